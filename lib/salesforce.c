@@ -1,0 +1,737 @@
+#include "salesforce.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <json-c/json.h>
+#include <openssl/evp.h>
+
+#include "log.h"
+#include "sf_wire.h"
+
+/* A larger answer is no answer: treated as Salesforce unavailable. */
+#define SF_RESPONSE_MAX		(8u * 1024 * 1024)
+#define SF_DEFAULT_LOGIN	"https://login.salesforce.com"
+#define SF_DEFAULT_VERSION	"62.0"
+#define SF_DEFAULT_TIMEOUT	30L
+
+/* The answer to the last request, NUL-terminated. */
+struct sf_buf {
+	char *data;
+	size_t len;
+	size_t cap;
+	bool overflow;
+};
+
+struct sf_session {
+	const struct config *cfg;	/* borrowed */
+	CURL *curl;
+	char curl_err[CURL_ERROR_SIZE];
+	struct sf_buf resp;
+	char version[16];		/* "62.0" */
+	char token[SF_TOKEN_MAX];	/* "" until signed in */
+	char instance_url[SF_URL_MAX];
+	char *refresh_token;		/* the current one, rotated */
+	char pricebook_id[32];		/* the standard one, once found */
+	bool have_usage;
+	long api_used;
+	long api_max;
+	EVP_PKEY *key;			/* jwt: loaded on first use */
+	bool have_store;
+	struct sf_token_store store;
+	void (*refresh_hook)(void *ctx, const char *refresh_token);
+	void *refresh_ctx;
+	struct sf_token answer;		/* scratch for token responses */
+};
+
+/* One HTTP exchange as sf_http() performs it. */
+struct sf_call {
+	bool post;			/* else GET */
+	const char *url;
+	const char *path;		/* for the log line; query cut off */
+	const char *body;
+	bool form;			/* body is a form, not JSON */
+	bool bearer;			/* send the access token */
+};
+
+static void
+wipe_free(char *s)
+{
+	if (s == NULL)
+		return;
+	explicit_bzero(s, strlen(s));
+	free(s);
+}
+
+static size_t
+on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct sf_buf *b = userdata;
+	size_t n = size * nmemb, cap;
+	char *data;
+
+	if (n > SF_RESPONSE_MAX || b->len + n + 1 > SF_RESPONSE_MAX) {
+		b->overflow = true;
+		return 0;
+	}
+	if (b->len + n + 1 > b->cap) {
+		cap = b->cap == 0 ? 16384 : b->cap;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		if ((data = realloc(b->data, cap)) == NULL)
+			return 0;
+		b->data = data;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, ptr, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return n;
+}
+
+/* Keep the org's API usage from Sforce-Limit-Info (reference §3.4). */
+static size_t
+on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	static const char name[] = "Sforce-Limit-Info:";
+	struct sf_session *sf = userdata;
+	size_t n = size * nmemb, m = sizeof(name) - 1;
+	char value[256];
+
+	if (n > m && n - m < sizeof(value) &&
+	    strncasecmp(ptr, name, m) == 0) {
+		memcpy(value, ptr + m, n - m);
+		value[n - m] = '\0';
+		if (sf_wire_limit_info(value, &sf->api_used, &sf->api_max))
+			sf->have_usage = true;
+	}
+	return n;
+}
+
+static long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The options every request shares: HTTPS only, peer and host always
+ * verified, the configured CA bundle and timeout, no redirects, no
+ * signals (timeouts must work in any process).
+ */
+static bool
+setup_curl(struct sf_session *sf, char *err, size_t errlen)
+{
+	const struct config *cfg = sf->cfg;
+	long timeout = cfg->timeout > 0 ? cfg->timeout : SF_DEFAULT_TIMEOUT;
+	CURL *c = sf->curl;
+
+	if (curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https") != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "https") !=
+	    CURLE_OK) {
+		snprintf(err, errlen, "this libcurl cannot restrict itself "
+		    "to https");
+		return false;
+	}
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (cfg->ca_file != NULL && cfg->ca_file[0] != '\0' &&
+	    curl_easy_setopt(c, CURLOPT_CAINFO, cfg->ca_file) != CURLE_OK) {
+		snprintf(err, errlen, "libcurl refuses [salesforce] ca_file");
+		return false;
+	}
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, timeout);
+	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "wc2sf");
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, sf->curl_err);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &sf->resp);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, sf);
+	return true;
+}
+
+/* "62.0" from "62.0" or "v62.0"; false unless digits and one dot. */
+static bool
+set_version(struct sf_session *sf, const char *v)
+{
+	size_t i, dots = 0;
+
+	if (v == NULL || v[0] == '\0')
+		v = SF_DEFAULT_VERSION;
+	if (v[0] == 'v' || v[0] == 'V')
+		v++;
+	if (v[0] == '\0' || strlen(v) >= sizeof(sf->version))
+		return false;
+	for (i = 0; v[i] != '\0'; i++) {
+		if (v[i] == '.')
+			dots++;
+		else if (v[i] < '0' || v[i] > '9')
+			return false;
+	}
+	if (dots != 1)
+		return false;
+	snprintf(sf->version, sizeof(sf->version), "%s", v);
+	return true;
+}
+
+struct sf_session *
+sf_open(const struct config *cfg, char *err, size_t errlen)
+{
+	static bool curl_ready;
+	struct sf_session *sf;
+
+	if (!curl_ready) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+			snprintf(err, errlen, "libcurl cannot start");
+			return NULL;
+		}
+		curl_ready = true;
+	}
+	if ((sf = calloc(1, sizeof(*sf))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	sf->cfg = cfg;
+	if (!set_version(sf, cfg->api_version)) {
+		snprintf(err, errlen, "[salesforce] api_version: expected a "
+		    "version such as 62.0");
+		goto fail;
+	}
+	if (cfg->refresh_token != NULL &&
+	    (sf->refresh_token = strdup(cfg->refresh_token)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if ((sf->curl = curl_easy_init()) == NULL) {
+		snprintf(err, errlen, "libcurl cannot make a handle");
+		goto fail;
+	}
+	if (!setup_curl(sf, err, errlen))
+		goto fail;
+	return sf;
+fail:
+	sf_close(sf);
+	return NULL;
+}
+
+void
+sf_close(struct sf_session *sf)
+{
+	if (sf == NULL)
+		return;
+	if (sf->curl != NULL)
+		curl_easy_cleanup(sf->curl);
+	free(sf->resp.data);
+	wipe_free(sf->refresh_token);
+	EVP_PKEY_free(sf->key);
+	explicit_bzero(&sf->answer, sizeof(sf->answer));
+	explicit_bzero(sf->token, sizeof(sf->token));
+	free(sf);
+}
+
+void
+sf_set_token_store(struct sf_session *sf,
+    const struct sf_token_store *store)
+{
+	sf->have_store = store != NULL && store->load != NULL &&
+	    store->save != NULL;
+	if (sf->have_store)
+		sf->store = *store;
+	else
+		memset(&sf->store, 0, sizeof(sf->store));
+}
+
+void
+sf_set_refresh_hook(struct sf_session *sf,
+    void (*hook)(void *ctx, const char *refresh_token), void *ctx)
+{
+	sf->refresh_hook = hook;
+	sf->refresh_ctx = ctx;
+}
+
+bool
+sf_api_usage(const struct sf_session *sf, long *used, long *max)
+{
+	if (!sf->have_usage)
+		return false;
+	*used = sf->api_used;
+	*max = sf->api_max;
+	return true;
+}
+
+void
+sf_outcome_clear(struct sf_outcome *out)
+{
+	json_object_put(out->ids);
+	memset(out, 0, sizeof(*out));
+}
+
+/* Free a header list whose strings may hold the token. */
+static void
+free_headers(struct curl_slist *list)
+{
+	struct curl_slist *h;
+
+	for (h = list; h != NULL; h = h->next)
+		explicit_bzero(h->data, strlen(h->data));
+	curl_slist_free_all(list);
+}
+
+static struct curl_slist *
+make_headers(struct sf_session *sf, const struct sf_call *call)
+{
+	struct curl_slist *list = NULL, *l;
+	char auth[SF_TOKEN_MAX + 32];
+	const char *lines[5];
+	size_t i, n = 0;
+
+	lines[n++] = "Accept: application/json";
+	lines[n++] = "Sforce-Call-Options: client=wc2sf";
+	lines[n++] = "Expect:";
+	if (call->post)
+		lines[n++] = call->form ? "Content-Type: "
+		    "application/x-www-form-urlencoded" :
+		    "Content-Type: application/json";
+	for (i = 0; i < n; i++) {
+		if ((l = curl_slist_append(list, lines[i])) == NULL)
+			goto fail;
+		list = l;
+	}
+	if (call->bearer) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
+		    sf->token);
+		l = curl_slist_append(list, auth);
+		explicit_bzero(auth, sizeof(auth));
+		if (l == NULL)
+			goto fail;
+		list = l;
+	}
+	return list;
+fail:
+	free_headers(list);
+	return NULL;
+}
+
+/*
+ * Perform one request on the session's handle. WC2SF_OK when an HTTP
+ * answer arrived (any status, in *status, body in sf->resp);
+ * WC2SF_SF_UNAVAILABLE for transport errors, timeouts and answers over
+ * SF_RESPONSE_MAX, with the reason in out->message. Counts the request
+ * and its time in out, and logs one debug line without values.
+ */
+static enum wc2sf_result
+sf_http(struct sf_session *sf, const struct sf_call *call, long *status,
+    struct sf_outcome *out)
+{
+	struct curl_slist *headers;
+	char qpath[256];
+	CURLcode rc;
+	long t0, ms;
+
+	*status = 0;
+	sf->resp.len = 0;
+	sf->resp.overflow = false;
+	if (sf->resp.data != NULL)
+		sf->resp.data[0] = '\0';
+	sf->curl_err[0] = '\0';
+	if ((headers = make_headers(sf, call)) == NULL) {
+		snprintf(out->message, sizeof(out->message), "out of memory");
+		return WC2SF_NO_MEMORY;
+	}
+	curl_easy_setopt(sf->curl, CURLOPT_URL, call->url);
+	curl_easy_setopt(sf->curl, CURLOPT_HTTPHEADER, headers);
+	if (call->post) {
+		curl_easy_setopt(sf->curl, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)strlen(call->body));
+		curl_easy_setopt(sf->curl, CURLOPT_POSTFIELDS, call->body);
+	} else {
+		curl_easy_setopt(sf->curl, CURLOPT_HTTPGET, 1L);
+	}
+	t0 = now_ms();
+	rc = curl_easy_perform(sf->curl);
+	ms = now_ms() - t0;
+	curl_easy_setopt(sf->curl, CURLOPT_HTTPHEADER, NULL);
+	free_headers(headers);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(sf->curl, CURLINFO_RESPONSE_CODE, status);
+	out->sf_ms += ms;
+	out->requests++;
+	out->http_status = (int)*status;
+	log_debug("sf_request method=%s path=%s status=%ld ms=%ld%s%s",
+	    call->post ? "POST" : "GET",
+	    log_quote(qpath, sizeof(qpath), call->path), *status, ms,
+	    rc == CURLE_OK ? "" : " error=", rc == CURLE_OK ? "" :
+	    curl_easy_strerror(rc));
+	if (rc == CURLE_OK)
+		return WC2SF_OK;
+	out->code[0] = '\0';
+	if (sf->resp.overflow)
+		snprintf(out->message, sizeof(out->message), "Salesforce's "
+		    "answer is larger than %u bytes", SF_RESPONSE_MAX);
+	else
+		snprintf(out->message, sizeof(out->message), "%s%s%s",
+		    curl_easy_strerror(rc), sf->curl_err[0] != '\0' ? ": " :
+		    "", sf->curl_err);
+	return WC2SF_SF_UNAVAILABLE;
+}
+
+/* Append "; advice" to msg, cutting msg rather than the advice. */
+static void
+add_advice(char *msg, size_t size, const char *advice)
+{
+	size_t n = strlen(msg), need = strlen(advice) + 2;
+
+	if (need >= size)
+		return;
+	if (n + need >= size) {
+		n = size - need - 1;
+		msg[n] = '\0';
+		sf_wire_utf8_cut(msg);
+		n = strlen(msg);
+	}
+	snprintf(msg + n, size - n, "; %s", advice);
+}
+
+static void
+forget_token(struct sf_session *sf)
+{
+	explicit_bzero(sf->token, sizeof(sf->token));
+	sf->instance_url[0] = '\0';
+}
+
+/* Accept a token that came from a sign-in or from the store. */
+static bool
+adopt_token(struct sf_session *sf, const char *token, const char *url)
+{
+	size_t n;
+
+	if (token[0] == '\0' || strlen(token) >= sizeof(sf->token) ||
+	    strncasecmp(url, "https://", 8) != 0 || url[8] == '\0' ||
+	    strlen(url) >= sizeof(sf->instance_url))
+		return false;
+	snprintf(sf->token, sizeof(sf->token), "%s", token);
+	snprintf(sf->instance_url, sizeof(sf->instance_url), "%s", url);
+	n = strlen(sf->instance_url);
+	while (n > 8 && sf->instance_url[n - 1] == '/')
+		sf->instance_url[--n] = '\0';
+	return true;
+}
+
+static bool
+load_stored_token(struct sf_session *sf)
+{
+	char *token, url[SF_URL_MAX];
+	bool ok = false;
+
+	if (!sf->have_store || (token = calloc(1, SF_TOKEN_MAX)) == NULL)
+		return false;
+	url[0] = '\0';
+	if (sf->store.load(sf->store.ctx, token, SF_TOKEN_MAX, url,
+	    sizeof(url)) == 0) {
+		token[SF_TOKEN_MAX - 1] = '\0';
+		url[sizeof(url) - 1] = '\0';
+		ok = adopt_token(sf, token, url);
+	}
+	explicit_bzero(token, SF_TOKEN_MAX);
+	free(token);
+	return ok;
+}
+
+/* Keep a rotated refresh token and hand it to whoever persists it. */
+static void
+take_refresh_token(struct sf_session *sf, const char *fresh)
+{
+	char *copy;
+
+	if (fresh[0] == '\0' || (sf->refresh_token != NULL &&
+	    strcmp(sf->refresh_token, fresh) == 0))
+		return;
+	if ((copy = strdup(fresh)) == NULL) {
+		log_warn("event=sf_refresh_rotated result=no_memory");
+		return;
+	}
+	wipe_free(sf->refresh_token);
+	sf->refresh_token = copy;
+	if (sf->refresh_hook != NULL)
+		sf->refresh_hook(sf->refresh_ctx, copy);
+}
+
+/*
+ * The token request body for the configured flow; for jwt the key is
+ * loaded once and a fresh assertion signed each time.
+ */
+static enum wc2sf_result
+token_form(struct sf_session *sf, const char *login, char **form,
+    struct sf_outcome *out)
+{
+	const struct config *cfg = sf->cfg;
+	struct sf_auth_creds creds;
+	enum wc2sf_result result;
+	char aud[256], *assertion = NULL;
+
+	memset(&creds, 0, sizeof(creds));
+	creds.flow = cfg->auth;
+	creds.client_id = cfg->client_id;
+	creds.client_secret = cfg->client_secret;
+	creds.username = cfg->username;
+	creds.password = cfg->password;
+	creds.refresh_token = sf->refresh_token;
+	if (cfg->auth == SF_AUTH_JWT) {
+		if (sf->key == NULL && (sf->key = sf_auth_load_key(
+		    cfg->private_key, out->message,
+		    sizeof(out->message))) == NULL)
+			return WC2SF_SF_AUTH;
+		sf_auth_audience(login, cfg->audience, aud, sizeof(aud));
+		assertion = sf_auth_jwt(sf->key, cfg->client_id,
+		    cfg->username, aud, time(NULL));
+		if (assertion == NULL && (cfg->client_id == NULL ||
+		    cfg->username == NULL)) {
+			snprintf(out->message, sizeof(out->message),
+			    "[salesforce] client_id and username are "
+			    "required for auth = jwt");
+			return WC2SF_SF_AUTH;
+		}
+		if (assertion == NULL) {
+			snprintf(out->message, sizeof(out->message),
+			    "cannot sign the JWT with [salesforce] "
+			    "private_key");
+			return WC2SF_SF_AUTH;
+		}
+		creds.assertion = assertion;
+	}
+	result = sf_auth_form(&creds, form, out->message,
+	    sizeof(out->message));
+	wipe_free(assertion);
+	return result;
+}
+
+/*
+ * Ask the token endpoint for a new access token with the configured
+ * flow, adopt it and save it in the store. On failure the session has
+ * no token and out says why, without any credential in it.
+ */
+static enum wc2sf_result
+sign_in(struct sf_session *sf, struct sf_outcome *out)
+{
+	const char *login = sf->cfg->login_url;
+	struct sf_call call = { true, NULL, "/services/oauth2/token", NULL,
+	    true, false };
+	enum wc2sf_result result;
+	char url[SF_URL_MAX + 32], why[160];
+	char *form = NULL;
+	size_t n;
+	long status;
+
+	forget_token(sf);
+	out->code[0] = '\0';
+	if (login == NULL || login[0] == '\0')
+		login = SF_DEFAULT_LOGIN;
+	n = strlen(login);
+	while (n > 0 && login[n - 1] == '/')
+		n--;
+	if (strncasecmp(login, "https://", 8) != 0 || n <= 8 ||
+	    n >= SF_URL_MAX) {
+		snprintf(out->message, sizeof(out->message), "[salesforce] "
+		    "login_url must be an https:// URL");
+		result = WC2SF_SF_AUTH;
+		goto out;
+	}
+	snprintf(url, sizeof(url), "%.*s/services/oauth2/token", (int)n,
+	    login);
+	if ((result = token_form(sf, login, &form, out)) != WC2SF_OK)
+		goto out;
+	call.url = url;
+	call.body = form;
+	out->token_requests++;
+	if ((result = sf_http(sf, &call, &status, out)) != WC2SF_OK)
+		goto out;
+	result = sf_auth_read_token(status, sf->resp.data, sf->resp.len,
+	    &sf->answer, out);
+	if (result != WC2SF_OK)
+		goto out;
+	if (!adopt_token(sf, sf->answer.access,
+	    sf->answer.instance_url)) {
+		snprintf(out->message, sizeof(out->message), "the token "
+		    "endpoint's answer is unusable");
+		result = WC2SF_SF_UNAVAILABLE;
+		goto out;
+	}
+	take_refresh_token(sf, sf->answer.refresh);
+	out->code[0] = '\0';
+	out->message[0] = '\0';
+	if (sf->have_store && sf->store.save(sf->store.ctx, sf->token,
+	    sf->instance_url) != 0)
+		log_warn("event=sf_token_save result=failed");
+out:
+	explicit_bzero(&sf->answer, sizeof(sf->answer));
+	wipe_free(form);
+	if (result == WC2SF_OK)
+		log_info("event=sf_sign_in flow=%s result=ok",
+		    sf_auth_flow_name(sf->cfg->auth));
+	else
+		log_warn("event=sf_sign_in flow=%s result=%s code=%s "
+		    "message=%s", sf_auth_flow_name(sf->cfg->auth),
+		    wc2sf_result_name(result), out->code[0] != '\0' ?
+		    out->code : "-", log_quote(why, sizeof(why),
+		    out->message));
+	return result;
+}
+
+/* A token from memory, else from the store, else from a sign-in. */
+static enum wc2sf_result
+ensure_token(struct sf_session *sf, struct sf_outcome *out)
+{
+	if (sf->token[0] != '\0')
+		return WC2SF_OK;
+	if (load_stored_token(sf))
+		return WC2SF_OK;
+	return sign_in(sf, out);
+}
+
+/*
+ * A REST request on the instance with the access token. A 401 renews
+ * the token once and repeats the request once, unless the answer says
+ * no token of this connected app can work; a second 401 needs a
+ * person. WC2SF_OK means an answer (not 401) is in sf->resp.
+ */
+static enum wc2sf_result
+sf_rest(struct sf_session *sf, bool post, const char *path,
+    const char *body, long *status, struct sf_outcome *out)
+{
+	struct sf_call call = { post, NULL, path, body, false, true };
+	enum wc2sf_result result;
+	char url[SF_URL_MAX + 1024], logpath[256];
+	const char *advice;
+	int attempt;
+
+	snprintf(logpath, sizeof(logpath), "%.*s", (int)strcspn(path, "?"),
+	    path);
+	call.path = logpath;
+	for (attempt = 0;; attempt++) {
+		if ((result = ensure_token(sf, out)) != WC2SF_OK)
+			return result;
+		if ((size_t)snprintf(url, sizeof(url), "%s%s",
+		    sf->instance_url, path) >= sizeof(url)) {
+			snprintf(out->message, sizeof(out->message), "request "
+			    "URL too long");
+			return WC2SF_INTERNAL;
+		}
+		call.url = url;
+		if ((result = sf_http(sf, &call, status, out)) != WC2SF_OK)
+			return result;
+		if (*status != 401)
+			return WC2SF_OK;
+		sf_wire_read_error(*status, sf->resp.data, sf->resp.len, out);
+		if (sf->resp.len > 0 && strstr(sf->resp.data, "not valid for "
+		    "use with the REST API") != NULL)
+			advice = "add the api scope to the connected app";
+		else if (attempt > 0)
+			advice = "a new token was refused too; check the "
+			    "integration user's API access";
+		else
+			advice = NULL;
+		if (advice != NULL) {
+			add_advice(out->message, sizeof(out->message), advice);
+			return WC2SF_SF_AUTH;
+		}
+		log_info("event=sf_token_expired status=401");
+		if ((result = sign_in(sf, out)) != WC2SF_OK)
+			return result;
+	}
+}
+
+/*
+ * The standard price book's Id, asked for once per session (reference
+ * §5.2) and kept; a missing or inactive book is rejected data.
+ */
+static enum wc2sf_result
+find_pricebook(struct sf_session *sf, struct sf_outcome *out)
+{
+	static const char soql[] = "SELECT Id, IsActive FROM Pricebook2 "
+	    "WHERE IsStandard = true";
+	enum wc2sf_result result;
+	char q[3 * sizeof(soql)], path[sizeof(q) + 64];
+	long status;
+
+	if (sf->pricebook_id[0] != '\0')
+		return WC2SF_OK;
+	sf_wire_pct_encode(soql, q, sizeof(q));
+	snprintf(path, sizeof(path), "/services/data/v%s/query?q=%s",
+	    sf->version, q);
+	if ((result = sf_rest(sf, false, path, NULL, &status, out)) !=
+	    WC2SF_OK)
+		return result;
+	return sf_wire_read_pricebook(status, sf->resp.data, sf->resp.len,
+	    sf->pricebook_id, sizeof(sf->pricebook_id), out);
+}
+
+enum wc2sf_result
+sf_execute(struct sf_session *sf, const struct map_plan *plan,
+    struct sf_outcome *out)
+{
+	struct sf_pack pack;
+	enum wc2sf_result result = WC2SF_OK;
+	const char *body;
+	char path[64];
+	size_t i;
+	long status;
+
+	memset(&pack, 0, sizeof(pack));
+	out->code[0] = '\0';
+	out->message[0] = '\0';
+	if (sf_wire_needs_pricebook(plan) &&
+	    (result = find_pricebook(sf, out)) != WC2SF_OK)
+		goto out;
+	result = sf_wire_pack(plan, sf->version, sf->pricebook_id[0] !=
+	    '\0' ? sf->pricebook_id : NULL, &pack, out->message,
+	    sizeof(out->message));
+	if (result != WC2SF_OK) {
+		if (result != WC2SF_NO_MEMORY)
+			snprintf(out->code, sizeof(out->code),
+			    "WC2SF_INVALID_PLAN");
+		goto out;
+	}
+	snprintf(path, sizeof(path), "/services/data/v%s/composite",
+	    sf->version);
+	for (i = 0; i < pack.n; i++) {
+		if ((body = sf_wire_body(&pack.parts[i])) == NULL) {
+			snprintf(out->message, sizeof(out->message), "out of "
+			    "memory");
+			result = WC2SF_NO_MEMORY;
+			break;
+		}
+		result = sf_rest(sf, true, path, body, &status, out);
+		if (result != WC2SF_OK)
+			break;
+		result = sf_wire_read_composite(&pack.parts[i], status,
+		    sf->resp.data, sf->resp.len, out);
+		if (result != WC2SF_OK)
+			break;
+	}
+out:
+	if (result == WC2SF_OK) {
+		out->code[0] = '\0';
+		out->message[0] = '\0';
+	}
+	sf_pack_free(&pack);
+	return result;
+}
+
+enum wc2sf_result
+sf_login(struct sf_session *sf, struct sf_outcome *out)
+{
+	return sign_in(sf, out);
+}

@@ -1,0 +1,108 @@
+#ifndef WC2SF_SALESFORCE_H
+#define WC2SF_SALESFORCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "map.h"
+#include "result.h"
+
+struct json_object;
+struct sf_session;
+
+/*
+ * What one call to Salesforce came to, beside its result code. code and
+ * message carry Salesforce's own errorCode (or statusCode, or OAuth
+ * error) and words; they are empty on success. ids is owned by the
+ * outcome: {"Account":["001..."],"Contact":["003..."]}.
+ */
+struct sf_outcome {
+	char code[64];
+	char message[512];
+	struct json_object *ids;
+	long sf_ms;			/* time spent waiting for Salesforce */
+	int requests;			/* HTTP requests made, token included */
+	int token_requests;		/* of which to the token endpoint */
+	int http_status;		/* of the last response; 0 if none */
+	bool daily_limit;		/* TotalRequests limit exceeded */
+};
+
+void sf_outcome_clear(struct sf_outcome *out);
+
+/*
+ * A session keeps one libcurl handle (connections reused across
+ * requests) and the current access token. It makes no request until the
+ * first call. cfg is borrowed and must outlive the session. NULL on
+ * failure with err filled.
+ */
+struct sf_session *sf_open(const struct config *cfg, char *err,
+    size_t errlen);
+void sf_close(struct sf_session *sf);
+
+/*
+ * Where worker processes share an access token. load copies a token and
+ * its instance URL into the buffers and returns 0, or returns -1 when
+ * there is none; save returns 0 or -1. A session with a store loads
+ * from it before signing in and saves every token it obtains; a failed
+ * save is logged and otherwise ignored.
+ */
+struct sf_token_store {
+	int (*load)(void *ctx, char *token, size_t n, char *instance_url,
+	    size_t m);
+	int (*save)(void *ctx, const char *token, const char *instance_url);
+	void *ctx;
+};
+
+/* Use store (copied) from now on; NULL stops using one. */
+void sf_set_token_store(struct sf_session *sf,
+    const struct sf_token_store *store);
+
+/*
+ * Called with the new refresh token whenever Salesforce rotates it
+ * (refresh_token flow), so it can be persisted; the session keeps using
+ * it in memory either way. NULL removes the hook.
+ */
+void sf_set_refresh_hook(struct sf_session *sf,
+    void (*hook)(void *ctx, const char *refresh_token), void *ctx);
+
+/*
+ * The org's API usage from the last Sforce-Limit-Info header seen.
+ * Returns false, leaving used and max alone, when none was seen yet.
+ */
+bool sf_api_usage(const struct sf_session *sf, long *used, long *max);
+
+/*
+ * Send the plan: one composite request with allOrNone when it fits
+ * Salesforce's limits (25 subrequests, 5 collections, 200 records each),
+ * otherwise as few as needed, in step order. A 401 renews the token once
+ * and repeats the request once. Update-only and delete steps, where a
+ * missing record is no error, go in composites without allOrNone. out
+ * must be zeroed (or cleared with sf_outcome_clear()) before the call;
+ * on failure the requests before the failing one stay written, which a
+ * retry repeats harmlessly. Returns
+ *   WC2SF_OK             every record written; out->ids filled
+ *   WC2SF_SF_UNAVAILABLE network, timeout, 5xx, 429, HTML, lock, limits
+ *   WC2SF_SF_REJECTED    Salesforce refused the data (code, message)
+ *   WC2SF_SF_AUTH        sign-in failed in a way only a person can fix
+ *   WC2SF_NO_MEMORY      out of memory
+ *   WC2SF_INTERNAL       the plan breaks map.h's contract (message says)
+ */
+enum wc2sf_result sf_execute(struct sf_session *sf,
+    const struct map_plan *plan, struct sf_outcome *out);
+
+/* Sign in now (for `wc2sf check`); same results as sf_execute. */
+enum wc2sf_result sf_login(struct sf_session *sf, struct sf_outcome *out);
+
+/*
+ * Classify a Salesforce REST error (errorCode or statusCode) and HTTP
+ * status as WC2SF_SF_UNAVAILABLE (status 0, 5xx, 429,
+ * UNABLE_TO_LOCK_ROW, REQUEST_LIMIT_EXCEEDED, SERVER_UNAVAILABLE,
+ * UNKNOWN_EXCEPTION, and a "duplicate value found" DUPLICATE_VALUE,
+ * which is a racing create the retry turns into an update) or
+ * WC2SF_SF_REJECTED (everything else). Exposed for tests.
+ */
+enum wc2sf_result sf_classify(int http_status, const char *code,
+    const char *message);
+
+#endif

@@ -1,0 +1,617 @@
+/*
+ * The delivery path of DESIGN.md, one request at a time: read checks,
+ * ping, signature, journal, order, map, Salesforce, reply; and the drain
+ * that retries what Salesforce could not take. This file decides what
+ * happens and in which order; the modules it calls know how.
+ */
+#include "sync.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "journal.h"
+#include "log.h"
+#include "map.h"
+#include "salesforce.h"
+#include "signature.h"
+
+/* Nesting deeper than any WooCommerce payload; deeper is refused. */
+#define JSON_MAX_DEPTH 64
+
+/* Backoff for Salesforce trouble: 30 s doubling to 1 h, with jitter. */
+#define BACKOFF_FIRST_MS (30 * 1000LL)
+#define BACKOFF_MAX_MS (3600 * 1000LL)
+
+/* After a daily-limit error nothing is sent for this long. */
+#define DAILY_LIMIT_PAUSE_MS (3600 * 1000LL)
+#define KV_PAUSE_UNTIL "sf_pause_until_ms"
+
+struct sync {
+	const struct config *cfg;
+	char *key;			/* the entity-decoded secret */
+	size_t keylen;
+	struct journal *journal;	/* NULL until it can be opened */
+	struct sf_session *sf;
+	char journal_err[512];
+};
+
+/* What became of one attempt to send an event, for the reply and log. */
+struct attempt {
+	enum wc2sf_result result;
+	struct sf_outcome out;
+	char why[256];
+};
+
+static int64_t
+now_ms(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+/*
+ * The journal is opened lazily and reopened after a failure, so a worker
+ * started while the disk was full recovers once it is not.
+ */
+static struct journal *
+sync_journal(struct sync *s)
+{
+	if (s->journal == NULL) {
+		s->journal = journal_open(s->cfg->store_path, s->journal_err,
+		    sizeof(s->journal_err));
+		if (s->journal == NULL)
+			log_error("event=journal_open path=%s error=\"%s\"",
+			    s->cfg->store_path, s->journal_err);
+		else
+			journal_set_claim_ttl(s->journal,
+			    ((int64_t)s->cfg->timeout + 60) * 1000);
+	}
+	return s->journal;
+}
+
+struct sync *
+sync_open(const struct config *cfg, char *err, size_t errlen)
+{
+	struct sync *s;
+	size_t len;
+	long n;
+
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		goto nomem;
+	s->cfg = cfg;
+	len = strlen(cfg->secret) + 1;
+	s->key = malloc(len);
+	if (s->key == NULL)
+		goto nomem;
+	n = signature_decode_secret(cfg->secret, s->key, len);
+	if (n < 0) {
+		snprintf(err, errlen, "cannot decode the webhook secret");
+		goto fail;
+	}
+	s->keylen = (size_t)n;
+	s->sf = sf_open(cfg, err, errlen);
+	if (s->sf == NULL)
+		goto fail;
+	(void)sync_journal(s);
+	return s;
+nomem:
+	snprintf(err, errlen, "out of memory");
+fail:
+	sync_close(s);
+	return NULL;
+}
+
+void
+sync_close(struct sync *s)
+{
+	if (s == NULL)
+		return;
+	if (s->journal != NULL)
+		journal_close(s->journal);
+	if (s->sf != NULL)
+		sf_close(s->sf);
+	if (s->key != NULL) {
+		explicit_bzero(s->key, s->keylen);
+		free(s->key);
+	}
+	free(s);
+}
+
+/*
+ * Parse a body as one JSON object and nothing after it. NULL when it is
+ * not: invalid JSON, a scalar, trailing bytes, NUL bytes, or nesting
+ * deeper than JSON_MAX_DEPTH.
+ */
+static struct json_object *
+parse_body(const unsigned char *body, size_t len)
+{
+	struct json_tokener *tok;
+	struct json_object *obj;
+
+	if (len == 0 || len > INT32_MAX || memchr(body, '\0', len) != NULL)
+		return NULL;
+	tok = json_tokener_new_ex(JSON_MAX_DEPTH);
+	if (tok == NULL)
+		return NULL;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	obj = json_tokener_parse_ex(tok, (const char *)body, (int)len);
+	if (obj != NULL && (json_tokener_get_error(tok) != json_tokener_success
+	    || json_tokener_get_parse_end(tok) != len ||
+	    !json_object_is_type(obj, json_type_object))) {
+		json_object_put(obj);
+		obj = NULL;
+	}
+	json_tokener_free(tok);
+	return obj;
+}
+
+/* Exponential backoff with +-20% jitter, by attempts made so far. */
+static int64_t
+backoff_ms(int attempts)
+{
+	int64_t delay = BACKOFF_FIRST_MS;
+	int i;
+
+	for (i = 1; i < attempts && delay < BACKOFF_MAX_MS; i++)
+		delay *= 2;
+	if (delay > BACKOFF_MAX_MS)
+		delay = BACKOFF_MAX_MS;
+	return delay - delay / 5 + (int64_t)(random() % (delay / 5 * 2 + 1));
+}
+
+static bool
+product_known(void *ctx, const char *key)
+{
+	struct sync *s = ctx;
+	bool known = false;
+
+	if (s->journal == NULL ||
+	    journal_product_synced(s->journal, key, &known) != 0)
+		return false;
+	return known;
+}
+
+static bool
+paused(struct sync *s, int64_t now)
+{
+	char value[32];
+	bool found = false;
+
+	if (journal_kv_get(s->journal, KV_PAUSE_UNTIL, value, sizeof(value),
+	    &found) != 0 || !found)
+		return false;
+	return strtoll(value, NULL, 10) > now;
+}
+
+/*
+ * Map one journaled event and send it to Salesforce, then record the
+ * outcome. The caller holds the event's claim. Used alike by the live
+ * path and by drain and replay, so a retry does exactly what the first
+ * attempt did.
+ */
+static void
+send_event(struct sync *s, const struct journal_event *ev,
+    struct json_object *body, struct attempt *a)
+{
+	struct map_plan plan;
+	struct map_options opt;
+	struct json_object *prev = NULL;
+	unsigned char *prev_body = NULL;
+	size_t prev_len = 0;
+	enum journal_state state;
+	const char *ids = "";
+	int64_t next = 0, now = now_ms();
+	bool found = false;
+
+	memset(a, 0, sizeof(*a));
+	memset(&plan, 0, sizeof(plan));
+	memset(&opt, 0, sizeof(opt));
+	opt.state_picklists = s->cfg->state_picklists;
+	opt.sync_statuses = (const char *const *)s->cfg->sync_statuses;
+	opt.product_known = product_known;
+	opt.ctx = s;
+	if (ev->resource_id[0] != '\0' &&
+	    journal_last_synced_body(s->journal, ev->resource,
+	    ev->resource_id, &prev_body, &prev_len, &found) == 0 && found)
+		prev = parse_body(prev_body, prev_len);
+	a->result = map_build_since(ev->topic, body, prev, &opt, &plan,
+	    a->why, sizeof(a->why));
+	if (a->result == WC2SF_OK) {
+		if (paused(s, now)) {
+			a->result = WC2SF_SF_UNAVAILABLE;
+			snprintf(a->out.code, sizeof(a->out.code),
+			    "REQUEST_LIMIT_EXCEEDED");
+			snprintf(a->out.message, sizeof(a->out.message),
+			    "sending paused after Salesforce's daily API "
+			    "limit was reached");
+		} else {
+			a->result = sf_execute(s->sf, &plan, &a->out);
+		}
+	}
+	switch (a->result) {
+	case WC2SF_OK:
+		state = JOURNAL_SYNCED;
+		if (a->out.ids != NULL)
+			ids = json_object_to_json_string_ext(a->out.ids,
+			    JSON_C_TO_STRING_PLAIN);
+		break;
+	case WC2SF_IGNORED:
+		state = JOURNAL_IGNORED;
+		break;
+	case WC2SF_SF_UNAVAILABLE:
+	case WC2SF_SF_AUTH:
+		state = JOURNAL_PENDING;
+		next = now + backoff_ms(ev->attempts + 1);
+		if (a->out.daily_limit) {
+			char until[32];
+
+			snprintf(until, sizeof(until), "%lld",
+			    (long long)(now + DAILY_LIMIT_PAUSE_MS));
+			journal_kv_set(s->journal, KV_PAUSE_UNTIL, until);
+			next = now + DAILY_LIMIT_PAUSE_MS;
+		}
+		break;
+	default:
+		/* Rejected by Salesforce, or a body no table can use. */
+		state = JOURNAL_DEAD;
+		break;
+	}
+	if (a->result != WC2SF_OK && a->out.code[0] == '\0' &&
+	    a->why[0] != '\0')
+		snprintf(a->out.message, sizeof(a->out.message), "%s", a->why);
+	if (journal_finish(s->journal, ev->id, state, next, a->out.code,
+	    a->out.message, ids) != 0)
+		log_error("event=journal_finish id=%lld error=\"%s\"",
+		    (long long)ev->id, journal_error(s->journal));
+	map_plan_free(&plan);
+	json_object_put(prev);
+	free(prev_body);
+}
+
+/* The result a request reports for an attempt's result. */
+static enum wc2sf_result
+reply_result(enum wc2sf_result r)
+{
+	switch (r) {
+	case WC2SF_SF_UNAVAILABLE:
+	case WC2SF_SF_AUTH:
+		return WC2SF_QUEUED;
+	case WC2SF_SF_REJECTED:
+		return WC2SF_DEAD;
+	default:
+		return r;
+	}
+}
+
+/*
+ * Write the reply body: a short JSON object that WooCommerce's delivery
+ * log shows as it is. Salesforce Ids are listed when they fit, counted
+ * when they do not.
+ */
+static void
+reply_fill(struct sync_reply *reply, enum wc2sf_result result,
+    const struct webhook_request *req, const char *id, int64_t event,
+    const struct attempt *a, const char *error)
+{
+	struct json_object *o, *counts;
+	const char *text;
+
+	reply->result = result;
+	reply->status = wc2sf_result_http(result);
+	o = json_object_new_object();
+	if (o == NULL)
+		goto fallback;
+	json_object_object_add(o, "result",
+	    json_object_new_string(wc2sf_result_name(result)));
+	if (req != NULL && req->topic != NULL && result != WC2SF_PING)
+		json_object_object_add(o, "topic",
+		    json_object_new_string(req->topic));
+	if (id != NULL && id[0] != '\0')
+		json_object_object_add(o, "id", json_object_new_string(id));
+	if (event > 0)
+		json_object_object_add(o, "event",
+		    json_object_new_int64(event));
+	if (a != NULL && a->out.code[0] != '\0')
+		json_object_object_add(o, "salesforce_error",
+		    json_object_new_string(a->out.code));
+	if (error != NULL && error[0] != '\0')
+		json_object_object_add(o, "error",
+		    json_object_new_string(error));
+	if (a != NULL && a->out.ids != NULL)
+		json_object_object_add(o, "salesforce",
+		    json_object_get(a->out.ids));
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	if (strlen(text) >= sizeof(reply->body) && a != NULL &&
+	    a->out.ids != NULL) {
+		counts = json_object_new_object();
+		json_object_object_foreach(a->out.ids, type, list)
+			json_object_object_add(counts, type,
+			    json_object_new_int((int)json_object_array_length(
+			    list)));
+		json_object_object_add(o, "salesforce", counts);
+		text = json_object_to_json_string_ext(o,
+		    JSON_C_TO_STRING_PLAIN);
+	}
+	if (strlen(text) < sizeof(reply->body)) {
+		snprintf(reply->body, sizeof(reply->body), "%s", text);
+		json_object_put(o);
+		return;
+	}
+	json_object_put(o);
+fallback:
+	snprintf(reply->body, sizeof(reply->body), "{\"result\":\"%s\"}",
+	    wc2sf_result_name(result));
+}
+
+static void
+log_request(const struct webhook_request *req, const char *id,
+    int64_t event, const struct sync_reply *reply, const struct attempt *a,
+    const char *error, int64_t started)
+{
+	char topic[96], rid[96], err[300], code[80];
+
+	log_at(reply->status >= 400 || reply->result == WC2SF_DEAD ?
+	    LOG_LEVEL_WARN : LOG_LEVEL_INFO,
+	    "topic=%s id=%s event=%lld result=%s status=%d sf_ms=%ld "
+	    "ms=%lld sf_code=%s error=%s",
+	    log_quote(topic, sizeof(topic), req->topic),
+	    log_quote(rid, sizeof(rid), id != NULL && id[0] ? id : NULL),
+	    (long long)event, wc2sf_result_name(reply->result),
+	    reply->status, a != NULL ? a->out.sf_ms : 0L,
+	    (long long)(now_ms() - started),
+	    log_quote(code, sizeof(code), a != NULL && a->out.code[0] ?
+	    a->out.code : NULL),
+	    log_quote(err, sizeof(err), error != NULL && error[0] ? error :
+	    NULL));
+}
+
+/* The checks before anything is stored: method, size, ping, signature. */
+static enum wc2sf_result
+sync_precheck(struct sync *s, const struct webhook_request *req,
+    const char **error)
+{
+	if (req->method == NULL || strcmp(req->method, "POST") != 0) {
+		*error = "only POST is accepted";
+		return WC2SF_BAD_METHOD;
+	}
+	if (req->body_len > s->cfg->max_body) {
+		*error = "body larger than max_body";
+		return WC2SF_TOO_LARGE;
+	}
+	if (webhook_is_ping(req))
+		return WC2SF_PING;
+	if (req->signature == NULL || req->signature[0] == '\0') {
+		*error = "X-WC-Webhook-Signature missing";
+		return WC2SF_BAD_SIGNATURE;
+	}
+	if (!signature_verify(s->key, s->keylen, req->body, req->body_len,
+	    req->signature)) {
+		*error = "signature does not match the configured secret";
+		return WC2SF_BAD_SIGNATURE;
+	}
+	if (!webhook_topic_valid(req)) {
+		*error = "X-WC-Webhook-Topic missing or malformed";
+		return WC2SF_BAD_REQUEST;
+	}
+	return WC2SF_OK;
+}
+
+void
+sync_handle(struct sync *s, const struct webhook_request *req,
+    struct sync_reply *reply)
+{
+	struct journal_event ev;
+	struct json_object *body = NULL;
+	struct attempt a;
+	struct journal *j;
+	enum wc2sf_result r;
+	const char *error = NULL;
+	char id[64] = "", modified[32] = "", resource[32], topic[128];
+	const char *dot;
+	int64_t started = now_ms();
+	bool claimed = false, sent = false;
+
+	memset(&ev, 0, sizeof(ev));
+	memset(&a, 0, sizeof(a));
+	memset(reply, 0, sizeof(*reply));
+	r = sync_precheck(s, req, &error);
+	if (r != WC2SF_OK)
+		goto out;
+	body = parse_body(req->body, req->body_len);
+	if (body == NULL) {
+		r = WC2SF_BAD_PAYLOAD;
+		error = "body is not a JSON object";
+		goto out;
+	}
+	map_identify(body, id, sizeof(id), modified, sizeof(modified));
+	dot = strchr(req->topic, '.');
+	snprintf(resource, sizeof(resource), "%.*s",
+	    (int)(dot - req->topic), req->topic);
+
+	j = sync_journal(s);
+	if (j == NULL) {
+		r = WC2SF_JOURNAL_FAILED;
+		error = "the journal cannot be opened";
+		goto out;
+	}
+	/* The event owns its strings; the request's are read-only. */
+	snprintf(topic, sizeof(topic), "%s", req->topic);
+	ev.body = malloc(req->body_len);
+	if (ev.body == NULL) {
+		r = WC2SF_NO_MEMORY;
+		goto out;
+	}
+	memcpy(ev.body, req->body, req->body_len);
+	ev.topic = topic;
+	ev.resource = resource;
+	ev.resource_id = id;
+	ev.modified_gmt = modified;
+	ev.received_ms = started;
+	ev.body_len = req->body_len;
+	if (journal_record(j, &ev) != 0) {
+		log_error("event=journal_record error=\"%s\"",
+		    journal_error(j));
+		r = WC2SF_JOURNAL_FAILED;
+		error = "the journal cannot be written";
+		goto out;
+	}
+	if (ev.state == JOURNAL_DUPLICATE) {
+		r = WC2SF_DUPLICATE;
+		goto out;
+	}
+	if (ev.state == JOURNAL_STALE) {
+		r = WC2SF_STALE;
+		goto out;
+	}
+	if (journal_claim(j, ev.id, &claimed) != 0 || !claimed) {
+		/* Someone else holds it: it stays journaled for them. */
+		r = WC2SF_QUEUED;
+		goto out;
+	}
+	send_event(s, &ev, body, &a);
+	sent = true;
+	r = reply_result(a.result);
+	if (a.result != WC2SF_OK)
+		error = a.out.message[0] != '\0' ? a.out.message : a.why;
+	if (a.result == WC2SF_BAD_PAYLOAD)
+		r = WC2SF_BAD_PAYLOAD;
+out:
+	reply_fill(reply, r, req, id, ev.id, sent ? &a : NULL, error);
+	log_request(req, id, ev.id, reply, sent ? &a : NULL, error, started);
+	sf_outcome_clear(&a.out);
+	json_object_put(body);
+	free(ev.body);
+}
+
+/* Count one attempt's result; true when Salesforce was unavailable. */
+static bool
+tally(struct sync_stats *st, enum wc2sf_result r)
+{
+	switch (r) {
+	case WC2SF_OK:
+		st->synced++;
+		return false;
+	case WC2SF_IGNORED:
+		st->ignored++;
+		return false;
+	case WC2SF_SF_UNAVAILABLE:
+	case WC2SF_SF_AUTH:
+		st->queued++;
+		return true;
+	default:
+		st->dead++;
+		return false;
+	}
+}
+
+/* Send one claimed event from the journal; returns its result. */
+static enum wc2sf_result
+resend(struct sync *s, struct journal_event *ev)
+{
+	struct json_object *body;
+	struct attempt a;
+	enum wc2sf_result r;
+
+	body = parse_body(ev->body, ev->body_len);
+	if (body == NULL) {
+		journal_finish(s->journal, ev->id, JOURNAL_DEAD, 0, "",
+		    "journaled body is not a JSON object", "");
+		return WC2SF_BAD_PAYLOAD;
+	}
+	send_event(s, ev, body, &a);
+	log_info("event=retry id=%lld topic=%s result=%s attempts=%d "
+	    "sf_ms=%ld", (long long)ev->id, ev->topic,
+	    wc2sf_result_name(a.result), ev->attempts + 1, a.out.sf_ms);
+	r = a.result;
+	sf_outcome_clear(&a.out);
+	json_object_put(body);
+	return r;
+}
+
+/*
+ * Send due events until none is left, the time is up, or Salesforce
+ * turns out to be unavailable. With all, every pending event is due
+ * whatever its backoff (replay).
+ */
+static int
+drain(struct sync *s, double seconds, bool all, struct sync_stats *stats)
+{
+	struct journal_event ev;
+	struct sync_stats local;
+	struct sync_stats *st = stats != NULL ? stats : &local;
+	int64_t deadline = now_ms() + (int64_t)(seconds * 1000);
+	bool found;
+	int handled = 0;
+
+	memset(st, 0, sizeof(*st));
+	if (sync_journal(s) == NULL)
+		return -1;
+	while (now_ms() < deadline) {
+		if (!all && paused(s, now_ms()))
+			break;
+		memset(&ev, 0, sizeof(ev));
+		found = false;
+		if (journal_claim_next(s->journal, all, &ev, &found) != 0) {
+			log_error("event=drain error=\"%s\"",
+			    journal_error(s->journal));
+			return -1;
+		}
+		if (!found)
+			break;
+		handled++;
+		if (tally(st, resend(s, &ev))) {
+			st->stopped = true;
+			journal_event_clear(&ev);
+			break;
+		}
+		journal_event_clear(&ev);
+	}
+	return handled;
+}
+
+int
+sync_drain(struct sync *s, double seconds, struct sync_stats *stats)
+{
+	return drain(s, seconds, false, stats);
+}
+
+int
+sync_replay(struct sync *s, double seconds, struct sync_stats *stats)
+{
+	return drain(s, seconds, true, stats);
+}
+
+int
+sync_replay_one(struct sync *s, int64_t id, enum wc2sf_result *result)
+{
+	struct journal_event ev;
+	bool claimed = false, found = false;
+
+	*result = WC2SF_INTERNAL;
+	if (sync_journal(s) == NULL)
+		return -1;
+	if (journal_claim(s->journal, id, &claimed) != 0)
+		return -1;
+	if (!claimed)
+		return 0;
+	memset(&ev, 0, sizeof(ev));
+	if (journal_get(s->journal, id, &ev, &found) != 0 || !found) {
+		journal_release(s->journal, id);
+		journal_event_clear(&ev);
+		return -1;
+	}
+	*result = resend(s, &ev);
+	journal_event_clear(&ev);
+	return 0;
+}

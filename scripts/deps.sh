@@ -1,0 +1,29 @@
+#!/bin/sh
+# Install the Debian packages wc2sf needs to build, test and run the demo.
+# As root it installs what is missing; otherwise it prints the exact
+# apt-get line to run and fails, so make stops with a clear reason.
+set -eu
+
+need="build-essential pkg-config libfcgi-dev libcurl4-openssl-dev
+libjson-c-dev libssl-dev libsqlite3-dev libinih-dev libcmocka-dev
+nginx-light spawn-fcgi curl openssl python3 python3-cryptography sqlite3"
+
+missing=""
+for p in $need; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+	    grep -q 'install ok installed'; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "wc2sf: missing packages; run as root:" >&2
+	echo "  apt-get install -y$missing" >&2
+	exit 1
+fi
+echo "wc2sf: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
