@@ -54,11 +54,14 @@ static void
 usage(FILE *out)
 {
 	fputs("usage: wc2sf.fcgi [--listen unix:PATH | HOST:PORT]\n"
-	    "                  [--config FILE] [--version]\n"
+	    "                  [--socket-mode MODE] [--config FILE]\n"
+	    "                  [--version]\n"
 	    "Receives WooCommerce webhooks over FastCGI or CGI and writes\n"
 	    "them into Salesforce. The configuration comes from --config,\n"
 	    "else "
-	    "$WC2SF_CONFIG, else " CONFIG_DEFAULT_PATH ".\n", out);
+	    "$WC2SF_CONFIG, else " CONFIG_DEFAULT_PATH ".\n"
+	    "--socket-mode sets the mode of a unix socket (octal, default\n"
+	    "0660: the web server's user must share wc2sf's group).\n", out);
 }
 
 /*
@@ -229,6 +232,8 @@ serve_fastcgi(struct responder *r, int fd)
 	FCGX_Request fr;
 	struct webhook_request req;
 	struct sync_reply reply;
+	char head[160];
+	int n;
 
 	if (FCGX_InitRequest(&fr, fd, 0) != 0) {
 		log_error("event=fcgi_init error=\"FCGX_InitRequest failed\"");
@@ -237,12 +242,14 @@ serve_fastcgi(struct responder *r, int fd)
 	while (!stopping && FCGX_Accept_r(&fr) >= 0) {
 		request_from_env(&req, fr.envp);
 		handle(r, &req, fcgx_read, fr.in, &reply);
-		FCGX_FPrintF(fr.out, "Status: %d %s\r\n"
+		/* libfcgi's own printf knows no %zu: format here. */
+		n = snprintf(head, sizeof(head), "Status: %d %s\r\n"
 		    "Content-Type: application/json\r\n"
 		    "Cache-Control: no-store\r\n"
-		    "Content-Length: %zu\r\n\r\n%s", reply.status,
-		    status_text(reply.status), strlen(reply.body),
-		    reply.body);
+		    "Content-Length: %zu\r\n\r\n", reply.status,
+		    status_text(reply.status), strlen(reply.body));
+		FCGX_PutStr(head, n, fr.out);
+		FCGX_PutS(reply.body, fr.out);
 		FCGX_Finish_r(&fr);
 		/* The reply is out: now spend a bounded time on retries. */
 		if (r->sync != NULL && r->cfg.drain_seconds > 0 && !stopping)
@@ -280,9 +287,13 @@ serve_cgi(struct responder *r)
 	return 0;
 }
 
-/* "unix:/run/x.sock" -> "/run/x.sock"; "127.0.0.1:9000" stays. */
+/*
+ * "unix:/run/x.sock" -> "/run/x.sock"; "127.0.0.1:9000" stays. A unix
+ * socket gets mode (the web server must be able to write to it; the
+ * process umask would make it private).
+ */
 static int
-open_listener(const char *spec)
+open_listener(const char *spec, mode_t mode)
 {
 	const char *path = spec;
 	int fd;
@@ -294,9 +305,14 @@ open_listener(const char *spec)
 			    strerror(errno));
 	}
 	fd = FCGX_OpenSocket(path, 64);
-	if (fd < 0)
+	if (fd < 0) {
 		log_error("event=listen spec=%s error=\"cannot listen\"",
 		    spec);
+		return -1;
+	}
+	if (path != spec && chmod(path, mode) != 0)
+		log_warn("event=listen path=%s error=\"chmod: %s\"", path,
+		    strerror(errno));
 	return fd;
 }
 
@@ -306,12 +322,21 @@ main(int argc, char **argv)
 	struct responder r;
 	const char *listen_spec = NULL;
 	const char *config_path = NULL;
+	mode_t socket_mode = 0660;
 	struct sigaction sa;
+	char *end;
 	int fd = 0, i, rc;
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc) {
 			listen_spec = argv[++i];
+		} else if (strcmp(argv[i], "--socket-mode") == 0 &&
+		    i + 1 < argc) {
+			socket_mode = (mode_t)strtoul(argv[++i], &end, 8);
+			if (*end != '\0' || socket_mode > 0777) {
+				usage(stderr);
+				return 2;
+			}
 		} else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
 			config_path = argv[++i];
 		} else if (strcmp(argv[i], "--version") == 0) {
@@ -341,7 +366,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (listen_spec != NULL) {
-		fd = open_listener(listen_spec);
+		fd = open_listener(listen_spec, socket_mode);
 		if (fd < 0)
 			return 1;
 	}

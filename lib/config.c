@@ -1012,7 +1012,7 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 	}
 	cfg->max_body = 1024 * 1024;
 	cfg->auth = SF_AUTH_CLIENT_CREDENTIALS;
-	cfg->timeout = 30;
+	cfg->timeout = 10;
 	cfg->drain_seconds = 3;
 	cfg->retention_days = 30;
 	cfg->log_level = LOG_LEVEL_INFO;

@@ -251,6 +251,7 @@ send_event(struct sync *s, const struct journal_event *ev,
 		break;
 	case WC2SF_SF_UNAVAILABLE:
 	case WC2SF_SF_AUTH:
+	case WC2SF_NO_MEMORY:
 		state = JOURNAL_PENDING;
 		next = now + backoff_ms(ev->attempts + 1);
 		if (a->out.daily_limit) {
@@ -286,6 +287,7 @@ reply_result(enum wc2sf_result r)
 	switch (r) {
 	case WC2SF_SF_UNAVAILABLE:
 	case WC2SF_SF_AUTH:
+	case WC2SF_NO_MEMORY:
 		return WC2SF_QUEUED;
 	case WC2SF_SF_REJECTED:
 		return WC2SF_DEAD;

@@ -1,12 +1,12 @@
 #!/bin/sh
-# Install the Debian packages wc2sf needs to build, test and run the demo.
+# Install the Debian packages wc2sf needs to build, test and run the demo:
+# every name listed in scripts/deps/*.txt (one a line, # for comments).
 # As root it installs what is missing; otherwise it prints the exact
 # apt-get line to run and fails, so make stops with a clear reason.
 set -eu
 
-need="build-essential pkg-config libfcgi-dev libcurl4-openssl-dev
-libjson-c-dev libssl-dev libsqlite3-dev libinih-dev libcmocka-dev
-nginx-light spawn-fcgi curl openssl python3 python3-cryptography sqlite3"
+here=$(dirname "$0")
+need=$(sed -e 's/#.*//' "$here"/deps/*.txt | tr -s ' \t' '\n' | sort -u)
 
 missing=""
 for p in $need; do

@@ -65,7 +65,7 @@ def show_deliveries(h):
     for base in DELIVERIES:
         fixture = harness.Fixture(base)
         reply = h.deliver(base)
-        result = reply.result or reply.body[:60].decode("utf-8", "replace")
+        result = reply.result or "(no JSON reply from wc2sf)"
         print(f"{base:<22} {fixture.topic:<18} {reply.status:<4}  {result}")
         if reply.status >= 300:
             ok = False
@@ -119,6 +119,10 @@ def main():
         print(f"  files            {os.path.relpath(h.dir)}\n")
         ok = show_deliveries(h)
         show_salesforce(h)
+        if not ok:
+            print("\ndemo: some deliveries failed; the logs:",
+                  file=sys.stderr)
+            print(h.diagnostics(), file=sys.stderr)
     except harness.HarnessError as e:
         print(f"demo: {e}", file=sys.stderr)
         print(h.diagnostics(), file=sys.stderr)

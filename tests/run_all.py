@@ -62,7 +62,12 @@ def run_integration(build, pattern):
                                 HERE, "integration"))
     runner = unittest.TextTestRunner(stream=sys.stdout, verbosity=2)
     result = runner.run(suite)
-    failed = len(result.failures) + len(result.errors)
+    # A test whose subtests failed counts once, as one failed test.
+    failed_ids = set()
+    for test, _ in result.failures + result.errors:
+        case = getattr(test, "test_case", test)
+        failed_ids.add(case.id())
+    failed = len(failed_ids)
     return result.testsRun - failed - len(result.skipped), failed
 
 

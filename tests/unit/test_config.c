@@ -169,7 +169,7 @@ test_client_credentials_defaults(void **state)
 	assert_null(cfg.refresh_token);
 	assert_string_equal(cfg.api_version, "62.0");
 	assert_null(cfg.ca_file);
-	assert_int_equal(cfg.timeout, 30);
+	assert_int_equal(cfg.timeout, 10);
 	assert_false(cfg.state_picklists);
 	assert_string_equal(cfg.store_path, "/var/lib/wc2sf/wc2sf.db");
 	assert_int_equal(cfg.drain_seconds, 3);
@@ -744,7 +744,7 @@ test_sample(void **state)
 	assert_int_equal(i, 7);
 	assert_string_equal(cfg.sync_statuses[6], "failed");
 	assert_string_equal(cfg.api_version, "62.0");
-	assert_int_equal(cfg.timeout, 30);
+	assert_int_equal(cfg.timeout, 10);
 	assert_false(cfg.state_picklists);
 	assert_string_equal(cfg.store_path, "/var/lib/wc2sf/wc2sf.db");
 	assert_int_equal(cfg.drain_seconds, 3);
