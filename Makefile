@@ -55,7 +55,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libwc2sf.a
 # line over all of them and fails if any test failed.
 check: deps
 	$(MAKE) all $(UNIT_BIN)
-	python3 tests/run_all.py --build $(BUILD) $(UNIT_BIN)
+	$(MAKE) asan fuzz-build
+	python3 tests/run_all.py --build $(BUILD) --asan-build $(ASAN_BUILD) \
+	    --valgrind '$(VALGRIND)' --valgrind-match '$(VALGRIND_TESTS)' \
+	    --fuzz-build $(FUZZ_BUILD) --fuzz-seconds $(FUZZ_SECONDS) \
+	    --fuzz-jobs $(FUZZ_JOBS) $(UNIT_BIN)
 
 unit: all $(UNIT_BIN)
 	python3 tests/run_all.py --build $(BUILD) --unit-only $(UNIT_BIN)
@@ -69,15 +73,6 @@ demo: deps
 
 style:
 	@python3 tests/checksrc.py fcgi lib cli
-
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin
-	install -m 0755 $(BUILD)/wc2sf $(DESTDIR)$(PREFIX)/bin/wc2sf
-	install -m 0755 $(BUILD)/wc2sf.fcgi $(DESTDIR)$(PREFIX)/sbin/wc2sf.fcgi
-	install -d $(DESTDIR)$(PREFIX)/share/doc/wc2sf
-	install -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/wc2sf/
-	install -m 0600 wc2sf.conf.sample \
-	    $(DESTDIR)$(PREFIX)/share/doc/wc2sf/wc2sf.conf.sample
 
 clean:
 	rm -rf $(BUILD)

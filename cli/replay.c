@@ -28,13 +28,17 @@ static const char replay_usage[] =
 	"                    [--json]\n"
 	"\n"
 	"Send pending events to Salesforce now, oldest first and in order\n"
-	"per WooCommerce resource, whatever their backoff.\n"
-	"  --due        only events whose backoff has passed (for cron)\n"
+	"per WooCommerce resource, whatever their backoff. This lifts the\n"
+	"pause that follows Salesforce's daily API limit error.\n"
+	"  --due        only events whose backoff has passed, and nothing\n"
+	"               while the daily-limit pause holds (for cron)\n"
 	"  --dead       also retry dead letters (after fixing their cause)\n"
-	"  --id EVENT   only this event\n"
+	"  --id EVENT   only this event (and older pending versions of the\n"
+	"               same WooCommerce resource, which go first)\n"
 	"  --seconds N  stop after N seconds\n"
 	"A replay stops early when Salesforce is unavailable; what is left\n"
-	"stays pending.\n";
+	"stays pending. Exit status 1 when it stopped early or an event\n"
+	"went dead.\n";
 
 static const struct option replay_options[] = {
 	{ "due", no_argument, NULL, 'u' },
@@ -103,11 +107,33 @@ replay_parse(int argc, char **argv, struct replay_args *a)
 	return 0;
 }
 
+/* What the daily-limit pause was before and after a replay. */
+struct pause_info {
+	int64_t before;		/* its end before the replay, or 0 */
+	int64_t after;		/* and after it */
+	int64_t now;
+};
+
+static struct json_object *
+json_when(int64_t ms)
+{
+	char buf[32];
+
+	if (ms <= 0)
+		return NULL;
+	cli_iso_time(ms, buf, sizeof(buf));
+	return json_object_new_string(buf);
+}
+
 static int
 replay_report(const struct replay_args *a, int handled,
-    const struct sync_stats *st, int64_t requeued, int64_t pending)
+    const struct sync_stats *st, int64_t requeued, int64_t pending,
+    const struct pause_info *p)
 {
 	struct json_object *o;
+	char when[40];
+	bool lifted = p->before > p->now && p->after <= p->now;
+	bool paused = p->after > p->now;
 
 	if (a->json) {
 		o = json_object_new_object();
@@ -128,8 +154,20 @@ replay_report(const struct replay_args *a, int handled,
 			    json_object_new_boolean(st->stopped));
 			json_object_object_add(o, "pending",
 			    json_object_new_int64(pending));
+			json_object_object_add(o, "pause_lifted",
+			    json_object_new_boolean(lifted));
+			json_object_object_add(o, "paused_until", paused ?
+			    json_when(p->after) : NULL);
 		}
-		return cli_print_json(o);
+		if (o == NULL)
+			return cli_print_json(o);
+		return cli_print_json(o) == CLI_EXIT_OK && !st->stopped &&
+		    st->dead == 0 ? CLI_EXIT_OK : CLI_EXIT_PROBLEM;
+	}
+	if (lifted) {
+		cli_time(p->before, when, sizeof(when));
+		printf("daily-limit pause lifted (it was to last until %s)\n",
+		    when);
 	}
 	if (requeued > 0)
 		printf("%" PRId64 " dead event%s made pending again\n",
@@ -137,9 +175,15 @@ replay_report(const struct replay_args *a, int handled,
 	printf("%d event%s sent: %d synced, %d still pending, %d dead, "
 	    "%d ignored\n", handled, handled == 1 ? "" : "s", st->synced,
 	    st->queued, st->dead, st->ignored);
-	if (st->stopped)
+	if (paused) {
+		cli_time(p->after, when, sizeof(when));
+		printf("paused until %s: Salesforce's daily API limit was "
+		    "reached%s\n", when, a->due ? "; `wc2sf replay` without "
+		    "--due lifts the pause" : " again");
+	} else if (st->stopped) {
 		printf("stopped early: Salesforce is unavailable "
 		    "(see `wc2sf status`)\n");
+	}
 	printf("%" PRId64 " event%s pending\n", pending,
 	    pending == 1 ? "" : "s");
 	return st->stopped || st->dead > 0 ? CLI_EXIT_PROBLEM : CLI_EXIT_OK;
@@ -161,6 +205,13 @@ replay_one(struct sync *s, const struct replay_args *a,
 		cli_error("replay: event %lld is not pending (see `wc2sf show "
 		    "%lld`; --dead retries a dead letter)", a->id, a->id);
 		return -1;
+	case WC2SF_QUEUED:
+		cli_error("replay: event %lld was not sent: a worker is "
+		    "sending its resource, or an older version of it could "
+		    "not be sent (see `wc2sf events --state pending`)", a->id);
+		st->queued++;
+		st->stopped = true;
+		return 0;
 	case WC2SF_OK:
 		st->synced++;
 		break;
@@ -187,6 +238,7 @@ cli_replay(int argc, char **argv)
 	struct journal *j;
 	struct sync *s = NULL;
 	struct sync_stats st;
+	struct pause_info pause;
 	int64_t requeued = 0, counts[JOURNAL_NSTATES];
 	double seconds;
 	char err[512];
@@ -200,9 +252,14 @@ cli_replay(int argc, char **argv)
 	rc = CLI_EXIT_PROBLEM;
 	memset(&st, 0, sizeof(st));
 	/* Open the existing journal first: a replay never creates one. */
+	memset(&pause, 0, sizeof(pause));
 	j = cli_open_journal(&cfg);
 	if (j == NULL)
 		goto out;
+	if (sync_pause_until(j, &pause.before) != 0) {
+		cli_error("%s", journal_error(j));
+		goto out;
+	}
 	if (a.dead && journal_requeue(j, a.id, &requeued) != 0) {
 		cli_error("%s", journal_error(j));
 		goto out;
@@ -221,12 +278,14 @@ cli_replay(int argc, char **argv)
 		handled = sync_replay(s, seconds, &st);
 	if (handled < 0)
 		goto out;
-	if (journal_counts(j, counts) != 0) {
+	if (journal_counts(j, counts) != 0 ||
+	    sync_pause_until(j, &pause.after) != 0) {
 		cli_error("%s", journal_error(j));
 		goto out;
 	}
+	pause.now = cli_now_ms();
 	rc = replay_report(&a, handled, &st, requeued,
-	    counts[JOURNAL_PENDING]);
+	    counts[JOURNAL_PENDING], &pause);
 out:
 	sync_close(s);
 	if (j != NULL)

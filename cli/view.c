@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "journal.h"
+#include "sync.h"
 
 /* The events table: fixed columns, then the last error up to column 79. */
 #define LINE_COLS 79
@@ -27,8 +28,9 @@ static const char status_usage[] =
 	"usage: wc2sf status [--json]\n"
 	"\n"
 	"How many events are in each state, the oldest one still pending and\n"
-	"its age, the newest error of a pending or dead event, and when the\n"
-	"last event was synced. Times are UTC.\n";
+	"its age, the newest error of a pending or dead event, when the last\n"
+	"event was synced, and whether sending is paused after Salesforce's\n"
+	"daily API limit (`wc2sf replay` lifts the pause). Times are UTC.\n";
 
 static const char events_usage[] =
 	"usage: wc2sf events [--state STATE] [--topic TOPIC]\n"
@@ -155,7 +157,8 @@ json_time(int64_t ms)
 }
 
 static struct json_object *
-status_json(const char *path, const struct journal_summary *s, int64_t now)
+status_json(const char *path, const struct journal_summary *s,
+    int64_t paused_until, int64_t now)
 {
 	struct json_object *o, *counts, *x;
 	int i;
@@ -202,11 +205,14 @@ status_json(const char *path, const struct journal_summary *s, int64_t now)
 	json_object_object_add(o, "last_success", json_time(s->last_synced_ms));
 	json_object_object_add(o, "last_success_ms", s->last_synced_ms == 0 ?
 	    NULL : json_object_new_int64(s->last_synced_ms));
+	json_object_object_add(o, "paused_until", paused_until > now ?
+	    json_time(paused_until) : NULL);
 	return o;
 }
 
 static void
-status_text(const char *path, const struct journal_summary *s, int64_t now)
+status_text(const char *path, const struct journal_summary *s,
+    int64_t paused_until, int64_t now)
 {
 	char when[40], age[32], text[256], full[640];
 	int i;
@@ -229,6 +235,12 @@ status_text(const char *path, const struct journal_summary *s, int64_t now)
 	} else {
 		printf("%-13s %s\n", "last success", "never");
 	}
+	if (paused_until > now) {
+		cli_time(paused_until, when, sizeof(when));
+		printf("%-13s until %s: Salesforce's daily API limit was "
+		    "reached;\n%-13s `wc2sf replay` lifts the pause\n",
+		    "paused", when, "");
+	}
 	if (s->last_error_id == 0) {
 		printf("%-13s %s\n", "last error", "none");
 		return;
@@ -249,6 +261,7 @@ cli_status(int argc, char **argv)
 	struct config cfg;
 	struct journal_summary s;
 	struct journal *j;
+	int64_t paused_until = 0;
 	char path[1024];
 	int rc;
 
@@ -265,15 +278,17 @@ cli_status(int argc, char **argv)
 	j = view_open(&cfg, path, sizeof(path));
 	if (j == NULL)
 		return CLI_EXIT_PROBLEM;
-	if (journal_summary(j, &s) != 0) {
+	if (journal_summary(j, &s) != 0 ||
+	    sync_pause_until(j, &paused_until) != 0) {
 		cli_error("%s", journal_error(j));
 		journal_close(j);
 		return CLI_EXIT_PROBLEM;
 	}
 	journal_close(j);
 	if (a.json)
-		return cli_print_json(status_json(path, &s, cli_now_ms()));
-	status_text(path, &s, cli_now_ms());
+		return cli_print_json(status_json(path, &s, paused_until,
+		    cli_now_ms()));
+	status_text(path, &s, paused_until, cli_now_ms());
 	return CLI_EXIT_OK;
 }
 

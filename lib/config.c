@@ -35,6 +35,7 @@ enum key_kind {
 	KEY_SIZE,		/* bytes, with K or M */
 	KEY_STATUSES,		/* comma-separated order statuses */
 	KEY_AUTH,		/* an sf_auth word */
+	KEY_CLIENT_AUTH,	/* body or basic */
 	KEY_URL,		/* https:// only */
 	KEY_API_VERSION,	/* "62.0" */
 	KEY_NUMBER,		/* a whole number in [min, max] */
@@ -61,7 +62,8 @@ struct key {
 enum {
 	K_SECRET, K_SECRET_FILE, K_MAX_BODY, K_SYNC_STATUSES,
 	K_AUTH, K_LOGIN_URL, K_CLIENT_ID, K_CLIENT_SECRET,
-	K_CLIENT_SECRET_FILE, K_USERNAME, K_PASSWORD, K_PASSWORD_FILE,
+	K_CLIENT_SECRET_FILE, K_CLIENT_AUTH, K_USERNAME, K_PASSWORD,
+	K_PASSWORD_FILE,
 	K_PRIVATE_KEY, K_AUDIENCE, K_REFRESH_TOKEN, K_REFRESH_TOKEN_FILE,
 	K_API_VERSION, K_CA_FILE, K_TIMEOUT, K_STATE_PICKLISTS,
 	K_STORE_PATH, K_DRAIN_SECONDS, K_RETENTION_DAYS,
@@ -88,6 +90,8 @@ static const struct key keys[K_COUNT] = {
 	    F(client_secret), K_CLIENT_SECRET_FILE, 0, 0, NULL },
 	[K_CLIENT_SECRET_FILE] = { "salesforce", "client_secret_file",
 	    KEY_SECRET_FILE, F(client_secret), K_CLIENT_SECRET, 0, 0, NULL },
+	[K_CLIENT_AUTH] = { "salesforce", "client_auth", KEY_CLIENT_AUTH,
+	    F(client_basic), -1, 0, 0, NULL },
 	[K_USERNAME] = { "salesforce", "username", KEY_TEXT, F(username),
 	    -1, 0, 0, NULL },
 	[K_PASSWORD] = { "salesforce", "password", KEY_SECRET, F(password),
@@ -285,6 +289,30 @@ resolve(const struct load *ld, const char *path)
 }
 
 /*
+ * Remember a file others can read for `wc2sf check`. Out of memory only
+ * loses the note; the warning was logged anyway.
+ */
+static void
+note_readable(struct config *cfg, const char *path)
+{
+	char **list, *copy;
+	size_t n = 0;
+
+	while (cfg->readable != NULL && cfg->readable[n] != NULL)
+		n++;
+	if ((copy = strdup(path)) == NULL)
+		return;
+	if ((list = realloc(cfg->readable, (n + 2) * sizeof(*list))) ==
+	    NULL) {
+		free(copy);
+		return;
+	}
+	list[n] = copy;
+	list[n + 1] = NULL;
+	cfg->readable = list;
+}
+
+/*
  * Anything that can change what wc2sf trusts (its config, secrets, keys,
  * CA bundle) must be a regular file only its owner can write. Readable
  * by others is allowed but said, when warn_readable. name NULL means the
@@ -315,10 +343,12 @@ check_mode(struct load *ld, int k, int fd, const char *path,
 		    path, (unsigned)(sb.st_mode & 07777));
 		return -1;
 	}
-	if (warn_readable && (sb.st_mode & 004) != 0)
+	if (warn_readable && (sb.st_mode & 004) != 0) {
 		log_warn("event=config_file_readable path=%s mode=%04o "
 		    "hint=\"chmod o-r\"", log_quote(q, sizeof(q), path),
 		    (unsigned)(sb.st_mode & 07777));
+		note_readable(ld->cfg, path);
+	}
 	return 0;
 }
 
@@ -613,6 +643,18 @@ set_auth(struct load *ld, int k, const char *value)
 	return -1;
 }
 
+/* How the client id and secret travel: in the form body, or as Basic. */
+static int
+set_client_auth(struct load *ld, int k, const char *value)
+{
+	if (strcmp(value, "body") == 0 || strcmp(value, "basic") == 0) {
+		ld->cfg->client_basic = strcmp(value, "basic") == 0;
+		return 0;
+	}
+	fail_key(ld, k, "body or basic", value);
+	return -1;
+}
+
 /*
  * https:// and a host, nothing that cannot be in a URL; trailing slashes
  * are dropped so callers can append "/services/...". Plain http:// is
@@ -724,6 +766,8 @@ set_value(struct load *ld, int k, const char *value)
 		return set_statuses(ld, k, value);
 	case KEY_AUTH:
 		return set_auth(ld, k, value);
+	case KEY_CLIENT_AUTH:
+		return set_client_auth(ld, k, value);
 	case KEY_URL:
 		return set_url(ld, k, value);
 	case KEY_API_VERSION:
@@ -1065,6 +1109,7 @@ config_free(struct config *cfg)
 	if (cfg == NULL)
 		return;
 	free(cfg->path);
+	free_list(cfg->readable);
 	free_secret(cfg->secret);
 	free_list(cfg->sync_statuses);
 	free(cfg->login_url);

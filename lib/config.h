@@ -23,6 +23,9 @@ enum sf_auth {
  */
 struct config {
 	char *path;			/* the file it came from */
+	char **readable;		/* files holding secrets that other
+					   users can read, NULL-ended; NULL
+					   when none (for `wc2sf check`) */
 
 	/* [woocommerce] */
 	char *secret;			/* as WooCommerce stores it */
@@ -34,6 +37,8 @@ struct config {
 	char *login_url;		/* https://login.salesforce.com */
 	char *client_id;
 	char *client_secret;
+	bool client_basic;		/* client_auth = basic: id and secret
+					   in an HTTP Basic header */
 	char *username;
 	char *password;			/* password + security token */
 	char *private_key;		/* PEM path, for jwt */

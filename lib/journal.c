@@ -6,7 +6,7 @@
  * undone by a concurrent one. synchronous=FULL makes a commit durable
  * before the reply goes out.
  *
- * Schema, version 1 (PRAGMA user_version):
+ * Schema, version 2 (PRAGMA user_version):
  *
  * events: one row per verified delivery.
  *   id               order of receipt (AUTOINCREMENT: never reused)
@@ -33,6 +33,8 @@
  *   newest_modified_gmt   highest date_modified_gmt of a pending event
  *   newest_event_id       last event recorded as pending (new version)
  *   last_synced_event_id  highest event id synced
+ *   upserted              1 once an event other than a "*.deleted" one
+ *                         was synced: Salesforce has the record (v2)
  *
  * kv: small shared state (key, value, updated_ms).
  */
@@ -101,12 +103,23 @@ static const char schema_v1[] =
 	" updated_ms INTEGER NOT NULL) WITHOUT ROWID;";
 
 /*
+ * Version 2 tells a resource whose record Salesforce has (an order's
+ * lines need its products) from one only deleted: a delete marks a
+ * record, it creates none. Before it any synced event counted.
+ */
+static const char schema_v2[] =
+	"ALTER TABLE resources ADD COLUMN upserted INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE resources SET upserted = 1"
+	" WHERE last_synced_event_id IS NOT NULL;";
+
+/*
  * The migration hook: migrations[v] turns schema version v into v + 1.
  * A later version appends its step here (ALTER TABLE ...); the file's
  * user_version says how many have run.
  */
 static const char *const migrations[] = {
 	schema_v1,
+	schema_v2,
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -126,17 +139,20 @@ enum stmt_id {
 	ST_INSERT,
 	ST_RESOURCE_NEWEST,
 	ST_CLAIM_INFO,
+	ST_CLAIM_OLDER,
+	ST_CLAIM_FIRST,
 	ST_CLAIM_SIBLINGS,
 	ST_CLAIM_SET,
 	ST_SUPERSEDED,
 	ST_CANDIDATES,
 	ST_FINISH,
 	ST_SYNCED_MARK,
+	ST_UPSERTED_MARK,
 	ST_SUPERSEDE_OLDER,
 	ST_RELEASE,
 	ST_GET,
 	ST_LAST_SYNCED_BODY,
-	ST_PRODUCT_SYNCED,
+	ST_RESOURCE_KNOWN,
 	ST_COUNTS,
 	ST_OLDEST_PENDING,
 	ST_LAST_ERROR,
@@ -180,6 +196,16 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    " FROM events e LEFT JOIN resources r"
 	    " ON r.resource = e.resource AND r.resource_id = e.resource_id"
 	    " WHERE e.id = ?1",
+	[ST_CLAIM_OLDER] =
+	    "SELECT 1 FROM events e JOIN events o"
+	    " ON o.resource = e.resource AND o.resource_id = e.resource_id"
+	    " WHERE e.id = ?1 AND e.resource_id <> '' AND o.state = 0"
+	    " AND o.id < ?1 LIMIT 1",
+	[ST_CLAIM_FIRST] =
+	    "SELECT o.id FROM events e JOIN events o"
+	    " ON o.resource = e.resource AND o.resource_id = e.resource_id"
+	    " WHERE e.id = ?1 AND o.state = 0 AND o.id <= ?1"
+	    " AND (o.id = ?1 OR e.resource_id <> '') ORDER BY o.id LIMIT 1",
 	[ST_CLAIM_SIBLINGS] =
 	    "SELECT claimed_by, claimed_ms FROM events"
 	    " WHERE (resource, resource_id) ="
@@ -211,6 +237,11 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    " WHERE (resource, resource_id) ="
 	    " (SELECT resource, resource_id FROM events WHERE id = ?1)"
 	    " AND coalesce(last_synced_event_id, 0) < ?1",
+	[ST_UPSERTED_MARK] =
+	    "UPDATE resources SET upserted = 1"
+	    " WHERE (resource, resource_id) ="
+	    " (SELECT resource, resource_id FROM events WHERE id = ?1"
+	    " AND topic NOT LIKE '%.deleted') AND upserted = 0",
 	[ST_SUPERSEDE_OLDER] =
 	    "UPDATE events SET state = 2, claimed_by = NULL,"
 	    " claimed_ms = NULL, last_error = ?2, updated_ms = ?3"
@@ -225,9 +256,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    "SELECT e.body FROM resources r JOIN events e"
 	    " ON e.id = r.last_synced_event_id"
 	    " WHERE r.resource = ?1 AND r.resource_id = ?2",
-	[ST_PRODUCT_SYNCED] =
-	    "SELECT 1 FROM resources WHERE resource = 'product'"
-	    " AND resource_id = ?1 AND last_synced_event_id IS NOT NULL",
+	[ST_RESOURCE_KNOWN] =
+	    "SELECT 1 FROM resources WHERE resource = ?1"
+	    " AND resource_id = ?2 AND upserted = 1",
 	[ST_COUNTS] = "SELECT state, count(*) FROM events GROUP BY state",
 	[ST_OLDEST_PENDING] =
 	    "SELECT id, received_ms FROM events WHERE state = 0"
@@ -278,6 +309,7 @@ struct journal {
 enum claim_outcome {
 	CLAIM_TAKEN,
 	CLAIM_HELD,		/* by a live worker, itself or a sibling */
+	CLAIM_BEHIND,		/* an older version is pending */
 	CLAIM_NOT_PENDING,
 	CLAIM_SUPERSEDED,	/* marked stale just now */
 	CLAIM_MISSING
@@ -462,10 +494,37 @@ tx_abort(struct journal *j)
 }
 
 /*
- * A claim counts while its process lives and it is younger than the TTL.
- * kill(pid, 0) failing with ESRCH is the only proof a process is gone
- * (EPERM means it lives under another user).
+ * Whether process pid has ended: kill(pid, 0) failing with ESRCH (EPERM
+ * means it lives under another user), or a zombie its parent has not
+ * reaped yet, which /proc shows where there is one. A worker killed
+ * mid-call is a zombie until its web server notices.
  */
+static bool
+process_ended(int64_t pid)
+{
+	char path[64], buf[256];
+	const char *paren;
+	ssize_t n;
+	int fd;
+
+	if (kill((pid_t)pid, 0) == -1 && errno == ESRCH)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%lld/stat", (long long)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	/* "pid (name) S ...": the name may hold anything, ")" included. */
+	paren = strrchr(buf, ')');
+	return paren != NULL && paren[1] == ' ' &&
+	    (paren[2] == 'Z' || paren[2] == 'X');
+}
+
+/* A claim counts while its process lives and it is younger than the TTL. */
 static bool
 claim_live(const struct journal *j, int64_t pid, int64_t since, int64_t now)
 {
@@ -473,9 +532,7 @@ claim_live(const struct journal *j, int64_t pid, int64_t since, int64_t now)
 		return false;
 	if (now - since >= j->claim_ttl_ms)
 		return false;
-	if (kill((pid_t)pid, 0) == -1 && errno == ESRCH)
-		return false;
-	return true;
+	return !process_ended(pid);
 }
 
 static void
@@ -658,6 +715,13 @@ open_journal(const char *path, bool create, char *err, size_t errlen)
 	}
 	sqlite3_extended_result_codes(j->db, 1);
 	sqlite3_busy_timeout(j->db, j->busy_ms);
+	/* SQLite opens a file it may not write read-only, without a word. */
+	if (create && sqlite3_db_readonly(j->db, "main") == 1) {
+		fail_msg(j, "the file is read-only for this process (uid %ld); "
+		    "it must be writable by the user wc2sf runs as",
+		    (long)geteuid());
+		goto fail;
+	}
 	if (use_wal(j) == -1 || pragma(j, "PRAGMA synchronous = FULL") == -1 ||
 	    pragma(j, "PRAGMA foreign_keys = ON") == -1 || migrate(j) == -1)
 		goto fail;
@@ -1031,6 +1095,27 @@ supersede(struct journal *j, int64_t id, int64_t by, int64_t now)
 	return 0;
 }
 
+/* Is an older event of id's resource still pending? */
+static int
+older_pending(struct journal *j, int64_t id, bool *older)
+{
+	static const char what[] = "cannot claim an event";
+	sqlite3_stmt *st;
+	int r;
+
+	*older = false;
+	st = stmt(j, ST_CLAIM_OLDER, what);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	r = row(j, st, what);
+	sqlite3_reset(st);
+	if (r < 0)
+		return -1;
+	*older = r == 1;
+	return 0;
+}
+
 /* Is another pending event of id's resource held by a live worker? */
 static int
 sibling_held(struct journal *j, int64_t id, int64_t now, bool *held)
@@ -1067,7 +1152,7 @@ claim_try(struct journal *j, int64_t id, int64_t now,
 	static const char what[] = "cannot claim an event";
 	sqlite3_stmt *st;
 	int64_t pid, since, synced;
-	bool has_id, held;
+	bool has_id, held, older;
 	int state, r;
 
 	st = stmt(j, ST_CLAIM_INFO, what);
@@ -1093,6 +1178,12 @@ claim_try(struct journal *j, int64_t id, int64_t now,
 	if (has_id && synced > id) {
 		*out = CLAIM_SUPERSEDED;
 		return supersede(j, id, synced, now);
+	}
+	if (has_id && older_pending(j, id, &older) == -1)
+		return -1;
+	if (has_id && older) {
+		*out = CLAIM_BEHIND;
+		return 0;
 	}
 	*out = CLAIM_HELD;
 	if (claim_live(j, pid, since, now))
@@ -1137,6 +1228,70 @@ journal_claim(struct journal *j, int64_t id, bool *claimed)
 out:
 	if (rc == -1)
 		tx_abort(j);
+	return rc;
+}
+
+/* The oldest pending event of id's resource, id included; 0 if none. */
+static int
+first_pending(struct journal *j, int64_t id, int64_t *first)
+{
+	static const char what[] = "cannot claim an event";
+	sqlite3_stmt *st;
+	int r;
+
+	*first = 0;
+	st = stmt(j, ST_CLAIM_FIRST, what);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	r = row(j, st, what);
+	if (r == 1)
+		*first = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return r < 0 ? -1 : 0;
+}
+
+/*
+ * The walk is short: the first pending version is claimed, or held, or
+ * stale (then the next one is tried, at most CLAIM_BATCH times; more is
+ * left to a drain).
+ */
+int
+journal_claim_first(struct journal *j, int64_t id, struct journal_event *ev,
+    bool *found)
+{
+	enum claim_outcome out = CLAIM_MISSING;
+	int64_t now = now_ms(j), first = 0, taken = 0;
+	bool loaded = false;
+	int tries, rc = -1;
+
+	*found = false;
+	if (tx(j, ST_BEGIN, "cannot claim an event") == -1)
+		return -1;
+	for (tries = 0; tries < CLAIM_BATCH; tries++) {
+		if (first_pending(j, id, &first) == -1)
+			goto out;
+		if (first == 0)
+			break;
+		if (claim_try(j, first, now, &out) == -1)
+			goto out;
+		if (out == CLAIM_TAKEN)
+			taken = first;
+		if (out != CLAIM_SUPERSEDED)
+			break;
+	}
+	if (taken != 0 && event_load(j, taken, ev, &loaded) == -1)
+		goto out;
+	if (tx(j, ST_COMMIT, "cannot claim an event") == -1)
+		goto out;
+	*found = taken != 0 && loaded;
+	rc = 0;
+out:
+	if (rc == -1) {
+		tx_abort(j);
+		if (loaded)
+			journal_event_clear(ev);
+	}
 	return rc;
 }
 
@@ -1250,6 +1405,12 @@ journal_finish(struct journal *j, int64_t id, enum journal_state state,
 		sqlite3_bind_int64(st, 1, id);
 		if (run(j, st, what) == -1)
 			goto out;
+		st = stmt(j, ST_UPSERTED_MARK, what);
+		if (st == NULL)
+			goto out;
+		sqlite3_bind_int64(st, 1, id);
+		if (run(j, st, what) == -1)
+			goto out;
 		st = stmt(j, ST_SUPERSEDE_OLDER, what);
 		if (st == NULL)
 			goto out;
@@ -1314,23 +1475,31 @@ journal_last_synced_body(struct journal *j, const char *resource,
 }
 
 int
-journal_product_synced(struct journal *j, const char *key, bool *synced)
+journal_resource_known(struct journal *j, const char *resource,
+    const char *key, bool *known)
 {
-	static const char what[] = "cannot look up a product";
+	static const char what[] = "cannot look up a resource";
 	sqlite3_stmt *st;
 	int r;
 
-	*synced = false;
-	st = stmt(j, ST_PRODUCT_SYNCED, what);
+	*known = false;
+	st = stmt(j, ST_RESOURCE_KNOWN, what);
 	if (st == NULL)
 		return -1;
-	bind_text(st, 1, key);
+	bind_text(st, 1, resource);
+	bind_text(st, 2, key);
 	r = row(j, st, what);
 	sqlite3_reset(st);
 	if (r < 0)
 		return -1;
-	*synced = r == 1;
+	*known = r == 1;
 	return 0;
+}
+
+int
+journal_product_synced(struct journal *j, const char *key, bool *synced)
+{
+	return journal_resource_known(j, "product", key, synced);
 }
 
 int

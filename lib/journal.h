@@ -55,11 +55,17 @@ struct journal_event {
 
 /*
  * Open (creating the file, mode 0600, and schema when absent). The
- * directory must exist: it is never created. NULL + err on error.
+ * directory must exist: it is never created. A file this process can
+ * only read is an error too (a worker must be able to write). NULL +
+ * err on error.
  */
 struct journal *journal_open(const char *path, char *err, size_t errlen);
 
-/* Like journal_open, but fail when the file does not exist (the CLI). */
+/*
+ * Like journal_open, but fail when the file does not exist, and accept
+ * a file this process can only read (the CLI's views; writing then
+ * fails with the reason).
+ */
 struct journal *journal_open_existing(const char *path, char *err,
     size_t errlen);
 
@@ -104,13 +110,27 @@ int journal_record(struct journal *j, struct journal_event *ev);
 /*
  * Take the event for sending: succeeds only if it is pending, not held
  * by a live worker (a claim older than the claim TTL, or by a process
- * that no longer exists, is void), and no other event of the same
- * resource is held by a live worker. An event older than the resource's
- * last synced version is marked stale instead. Returns 0 with *claimed
- * set true or false. A claim is held per process: a second connection in
- * the same process cannot take it either.
+ * that no longer exists or is a zombie, is void), no older event of the
+ * same resource is pending (versions go out in the order received), and
+ * no other event of the resource is held by a live worker. An event
+ * older than the resource's last synced version is marked stale
+ * instead. Returns 0 with *claimed set true or false. A claim is held
+ * per process: a second connection in the same process cannot take it
+ * either.
  */
 int journal_claim(struct journal *j, int64_t id, bool *claimed);
+
+/*
+ * Claim the oldest pending event of event id's resource, whatever its
+ * backoff: id itself when nothing older is pending (an id-less event has
+ * no siblings). For sending a new version, or one asked for by id, after
+ * the versions before it. ev is filled, body included, and found true;
+ * found false when that event is held by a live worker, or id is no
+ * longer pending and nothing older is. Events superseded by a newer
+ * synced version are marked stale on the way, never returned.
+ */
+int journal_claim_first(struct journal *j, int64_t id,
+    struct journal_event *ev, bool *found);
 
 /*
  * Claim the oldest due pending event whose resource has no older pending
@@ -153,7 +173,14 @@ int journal_last_synced_body(struct journal *j, const char *resource,
     const char *resource_id, unsigned char **body, size_t *len,
     bool *found);
 
-/* True in *synced if a product event for WooCommerce id key was synced. */
+/*
+ * True in *known once Salesforce has the record of a WooCommerce
+ * resource ("product", "42"): an event of it other than a "*.deleted"
+ * one was synced (a delete only marks a record that exists, and creates
+ * none). journal_product_synced() is the same for resource "product".
+ */
+int journal_resource_known(struct journal *j, const char *resource,
+    const char *key, bool *known);
 int journal_product_synced(struct journal *j, const char *key,
     bool *synced);
 

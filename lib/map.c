@@ -749,7 +749,8 @@ rest_error(struct json_object *body, const char **code)
 {
 	struct json_object *c, *m, *data, *status;
 
-	if (!json_object_object_get_ex(body, "code", &c) ||
+	if (body == NULL || !json_object_is_type(body, json_type_object) ||
+	    !json_object_object_get_ex(body, "code", &c) ||
 	    !json_object_is_type(c, json_type_string) ||
 	    !json_object_object_get_ex(body, "message", &m) ||
 	    !json_object_object_get_ex(body, "data", &data) ||
@@ -757,6 +758,25 @@ rest_error(struct json_object *body, const char **code)
 	    !json_object_object_get_ex(data, "status", &status))
 		return false;
 	*code = json_object_get_string(c);
+	return true;
+}
+
+bool
+map_rest_error(struct json_object *body, char *code, size_t size)
+{
+	const char *c;
+	size_t n;
+
+	if (!rest_error(body, &c))
+		return false;
+	if (size > 0) {
+		snprintf(code, size, "%s", c);
+		/* A cut inside a character leaves a tail to drop. */
+		n = strlen(code);
+		while (n > 0 && !text_utf8_valid(code, n))
+			n--;
+		code[n] = '\0';
+	}
 	return true;
 }
 
@@ -853,16 +873,25 @@ out:
 }
 
 void
-map_plan_free(struct map_plan *plan)
+map_plan_truncate(struct map_plan *plan, size_t n)
 {
 	size_t i;
 
+	for (i = n; i < plan->n && i < MAP_MAX_STEPS; i++) {
+		json_object_put(plan->steps[i].records);
+		memset(&plan->steps[i], 0, sizeof(plan->steps[i]));
+	}
+	if (n < plan->n)
+		plan->n = n;
+}
+
+void
+map_plan_free(struct map_plan *plan)
+{
 	if (plan == NULL)
 		return;
-	for (i = 0; i < plan->n && i < MAP_MAX_STEPS; i++)
-		json_object_put(plan->steps[i].records);
+	map_plan_truncate(plan, 0);
 	memset(plan->steps, 0, sizeof(plan->steps));
-	plan->n = 0;
 }
 
 bool

@@ -17,8 +17,9 @@ struct json_object;
  * Children name their parents by external ID inside the record
  * ("Account": {"WC_Customer_Id__c": "42"}), never by a reference to an
  * earlier step, so any step can be retried or sent in a later request.
- * External ID values travel in the body (sObject Collections upsert),
- * never in a URL path, so any character round-trips.
+ * A plan may hold any external ID value: sf_wire.c puts only plain
+ * words (ids such as "42", "std-12") in URL paths and everything else
+ * (a guest's e-mail) in request bodies, so any character round-trips.
  */
 #define MAP_MAX_STEPS 16
 
@@ -120,12 +121,21 @@ struct map_plan {
  * minimal Product2 and PricebookEntry upsert for every product it uses
  * that is not known, so its lines can land. A NULL product_known counts
  * every product as unknown.
+ *
+ * customer_known(ctx, key) tells whether Salesforce has the registered
+ * customer keyed key ("2") from a customer.* event. An order of a known
+ * customer leaves the customer's Account and Contact alone; otherwise
+ * it upserts them with the names and e-mail of its billing address
+ * only, so the Order can name its Account while the customer's own
+ * address and phone, which customer.* events bring, are never
+ * overwritten by an order's older copy. NULL: nobody is known.
  */
 struct map_options {
 	bool state_picklists;		/* write BillingCountryCode ... */
 	const char *const *sync_statuses; /* order statuses synced */
 	bool (*product_known)(void *ctx, const char *key);
-	void *ctx;			/* passed to product_known */
+	void *ctx;			/* passed to both callbacks */
+	bool (*customer_known)(void *ctx, const char *key);
 };
 
 /*
@@ -157,6 +167,15 @@ enum wc2sf_result map_build_since(const char *topic,
     size_t whylen);
 
 void map_plan_free(struct map_plan *plan);
+
+/*
+ * True when body is a REST error object that WooCommerce sent in place
+ * of the resource ({"code":...,"message":...,"data":{"status":...}});
+ * its code, cut to fit, goes to code (size > 0). map_build answers such
+ * a body WC2SF_IGNORED; the caller may use this to log a warning that
+ * names the code.
+ */
+bool map_rest_error(struct json_object *body, char *code, size_t size);
 
 /*
  * Extract the resource id and date_modified_gmt of a body without mapping

@@ -50,6 +50,20 @@ static const struct map_field contact_fields[] = {
 	{ "", "WC_Deleted__c", CONV_FALSE, 0, 0 },
 };
 
+/*
+ * What an order says of a registered buyer: who it is, and nothing the
+ * customer's own events own (addresses, phone, the deleted mark).
+ */
+static const struct map_field account_identity_fields[] = {
+	{ "@", "Name", CONV_ACCOUNT_NAME, 255, 0 },
+};
+
+static const struct map_field contact_identity_fields[] = {
+	{ "@", "FirstName", CONV_FIRST_NAME, 40, 0 },
+	{ "@", "LastName", CONV_LAST_NAME, 80, 0 },
+	{ "@email|billing.email", "Email", CONV_EMAIL, 80, 0 },
+};
+
 /* customer.deleted marks both records; Salesforce keeps them. */
 static const struct map_field deleted_fields[] = {
 	{ "", "WC_Deleted__c", CONV_TRUE, 0, 0 },
@@ -194,20 +208,48 @@ map_conv_person(struct map_ctx *ctx, const struct map_field *f,
 	return map_text_value(ctx, s, f->max_len, out);
 }
 
-/* Enough of an address to send: local@domain.tld, no spaces, one '@'. */
+/* The characters Salesforce's Email fields take before the '@'. */
+static bool
+email_local_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || strchr(".!#$%&'*+/=?^_`{|}~-", c) !=
+	    NULL;
+}
+
+/*
+ * An address Salesforce's Email field accepts: ASCII local part, '@',
+ * two or more dot-separated labels of letters, digits and inner
+ * hyphens. Anything else (spaces, non-ASCII, a bare host) would make
+ * Salesforce refuse the whole record, so it is left out instead.
+ */
 static bool
 looks_like_email(const char *s)
 {
-	const char *at = strchr(s, '@'), *dot;
-	const char *p;
+	const char *at = strchr(s, '@'), *p;
+	size_t label = 0, labels = 0;
 
-	if (at == NULL || at == s || strchr(at + 1, '@') != NULL)
+	if (at == NULL || at == s)
 		return false;
-	for (p = s; *p != '\0'; p++)
-		if ((unsigned char)*p <= ' ' || *p == 0x7f)
+	for (p = s; p < at; p++)
+		if (!email_local_char(*p))
 			return false;
-	dot = strrchr(at, '.');
-	return dot != NULL && dot > at + 1 && dot[1] != '\0';
+	for (p = at + 1;; p++) {
+		if (*p == '.' || *p == '\0') {
+			if (label == 0 || p[-1] == '-')
+				return false;
+			labels++;
+			label = 0;
+			if (*p == '\0')
+				break;
+			continue;
+		}
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || (*p == '-' && label > 0)) ||
+		    ++label > 63)
+			return false;
+	}
+	return labels >= 2;
 }
 
 /* An address that would not fit is left out rather than cut. */
@@ -231,11 +273,12 @@ map_conv_email(struct map_ctx *ctx, const struct map_field *f,
 
 /*
  * The Contact names its Account by the same key, so the pair can be
- * sent in one request or retried apart.
+ * sent in one request or retried apart. identity_only keeps to the
+ * names and e-mail (an order's registered buyer).
  */
 enum wc2sf_result
 map_buyer_steps(struct map_ctx *ctx, struct map_plan *plan,
-    const char *key_field, const char *key)
+    const char *key_field, const char *key, bool identity_only)
 {
 	struct map_record_spec account = {
 		"Account", key_field, "", NULL, NULL,
@@ -246,6 +289,13 @@ map_buyer_steps(struct map_ctx *ctx, struct map_plan *plan,
 		contact_fields, MAP_NELEM(contact_fields)
 	};
 	enum wc2sf_result result;
+
+	if (identity_only) {
+		account.fields = account_identity_fields;
+		account.nfields = MAP_NELEM(account_identity_fields);
+		contact.fields = contact_identity_fields;
+		contact.nfields = MAP_NELEM(contact_identity_fields);
+	}
 
 	if (key[0] == '\0')
 		return map_fail(ctx, WC2SF_BAD_PAYLOAD,
@@ -268,7 +318,7 @@ map_customer_build(struct map_ctx *ctx, struct map_plan *plan,
 	ctx->person = ctx->root;
 	ctx->person_path = "";
 	ctx->fallback_name = fallback;
-	return map_buyer_steps(ctx, plan, MAP_CUSTOMER_KEY, id);
+	return map_buyer_steps(ctx, plan, MAP_CUSTOMER_KEY, id, false);
 }
 
 enum wc2sf_result

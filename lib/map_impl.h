@@ -74,6 +74,9 @@ enum wc2sf_result map_step_add(struct map_ctx *ctx, struct map_plan *plan,
     enum map_op op, const char *sobject, const char *ext_field,
     struct json_object *records);
 
+/* Drop (and free) the steps of plan from index n on. */
+void map_plan_truncate(struct map_plan *plan, size_t n);
+
 /* Build the record spec describes from src and append it as a step. */
 enum wc2sf_result map_step_record(struct map_ctx *ctx,
     struct map_plan *plan, enum map_op op,
@@ -171,9 +174,10 @@ enum wc2sf_result map_order_deleted(struct map_ctx *ctx,
 /*
  * The Account and Contact upserts of a buyer keyed key_field = key,
  * read from ctx->root with names and e-mail from ctx->person. Shared by
- * customers and orders.
+ * customers and orders; identity_only sends only the names and e-mail.
  */
 enum wc2sf_result map_buyer_steps(struct map_ctx *ctx,
-    struct map_plan *plan, const char *key_field, const char *key);
+    struct map_plan *plan, const char *key_field, const char *key,
+    bool identity_only);
 
 #endif

@@ -26,6 +26,8 @@
 #define DRAFT_STATUS		"checkout-draft"
 #define AMOUNT_SCALE		100000000LL	/* refunds summed in 1e-8 */
 #define AMOUNT_DIGITS		8
+#define GUEST_KEY_MAX		80	/* WC_Guest_Email__c, in units */
+#define GUEST_KEY_KEEP		63	/* of a longer e-mail, + "~" hash */
 
 static const struct map_field order_fields[] = {
 	{ "date_created", "EffectiveDate", CONV_DATE, 0, MAP_REQUIRED },
@@ -42,9 +44,9 @@ static const struct map_field order_fields[] = {
 	{ "shipping.state", "ShippingState", CONV_STATE, 80, 0 },
 	{ "shipping.postcode", "ShippingPostalCode", CONV_TEXT, 20, 0 },
 	{ "shipping.country", "ShippingCountry", CONV_COUNTRY, 80, 0 },
-	{ "number", "WC_Number__c", CONV_TEXT, 255, 0 },
-	{ "status", "WC_Status__c", CONV_TEXT, 255, 0 },
-	{ "currency", "WC_Currency__c", CONV_TEXT, 255, 0 },
+	{ "number", "WC_Number__c", CONV_TEXT, 40, 0 },
+	{ "status", "WC_Status__c", CONV_TEXT, 40, 0 },
+	{ "currency", "WC_Currency__c", CONV_TEXT, 3, 0 },
 	{ "total", "WC_Total__c", CONV_MONEY, 0, 0 },
 	{ "discount_total", "WC_Discount_Total__c", CONV_MONEY, 0, 0 },
 	{ "shipping_total", "WC_Shipping_Total__c", CONV_MONEY, 0, 0 },
@@ -62,7 +64,7 @@ static const struct map_field line_fields[] = {
 	{ "quantity", "Quantity", CONV_NUMBER, 0, MAP_REQUIRED },
 	{ "price", "UnitPrice", CONV_PRICE, 0, 0 },
 	{ "name", "Description", CONV_TEXT, 255, 0 },
-	{ "sku", "WC_Sku__c", CONV_TEXT, 255, 0 },
+	{ "sku", "WC_Sku__c", CONV_TEXT, 100, 0 },
 	{ "total", "WC_Line_Total__c", CONV_MONEY, 0, 0 },
 	{ "total_tax", "WC_Line_Tax__c", CONV_MONEY, 0, 0 },
 };
@@ -70,6 +72,7 @@ static const struct map_field line_fields[] = {
 /* Just enough of a product, read from the line, for the line to land. */
 static const struct map_field stub_product_fields[] = {
 	{ "name", "Name", CONV_TEXT, 255, MAP_REQUIRED },
+	{ "sku", "ProductCode", CONV_TEXT, 255, MAP_OPTIONAL },
 	{ "", "IsActive", CONV_TRUE, 0, 0 },
 };
 
@@ -224,6 +227,44 @@ status_synced(const struct map_options *opt, const char *status)
 	return false;
 }
 
+/* FNV-1a: a short, stable tag telling long e-mails apart. */
+static uint64_t
+key_hash(const char *s)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/*
+ * An e-mail longer than the key field keeps its first GUEST_KEY_KEEP
+ * units and gets "~" and a hash of the whole, so it still fits, still
+ * names one guest, and is the same on every delivery.
+ */
+static enum wc2sf_result
+guest_key_fit(struct map_ctx *ctx, char **key)
+{
+	char *fitted;
+	size_t n;
+
+	if (text_utf16_len(*key) <= GUEST_KEY_MAX)
+		return WC2SF_OK;
+	n = strlen(*key) + 24;
+	if ((fitted = malloc(n)) == NULL)
+		return map_no_memory(ctx);
+	snprintf(fitted, n, "%s", *key);
+	text_truncate(fitted, GUEST_KEY_KEEP);
+	snprintf(fitted + strlen(fitted), n - strlen(fitted), "~%016llx",
+	    (unsigned long long)key_hash(*key));
+	free(*key);
+	*key = fitted;
+	return WC2SF_OK;
+}
+
 /*
  * A registered buyer is keyed by customer id; a guest by the billing
  * e-mail in lower case, or by the order when the guest left none.
@@ -256,7 +297,8 @@ buyer_read(struct map_ctx *ctx, const char *id, struct buyer *b)
 	for (p = b->key; *p != '\0'; p++)
 		if (*p >= 'A' && *p <= 'Z')
 			*p = (char)(*p - 'A' + 'a');
-	text_truncate(b->key, 255);
+	if ((result = guest_key_fit(ctx, &b->key)) != WC2SF_OK)
+		return result;
 	if (b->key[0] == '\0') {
 		n = strlen(id) + sizeof("order-");
 		free(b->key);
@@ -609,7 +651,16 @@ map_order_build(struct map_ctx *ctx, struct map_plan *plan,
 	ctx->person = billing;
 	ctx->person_path = "billing";
 	ctx->fallback_name = fallback;
-	result = map_buyer_steps(ctx, plan, buyer.field, buyer.key);
+	result = map_buyer_steps(ctx, plan, buyer.field, buyer.key,
+	    !buyer.guest);
+	/*
+	 * A known customer's steps are built all the same, so a body gets
+	 * the same verdict whatever Salesforce has, and then dropped.
+	 */
+	if (result == WC2SF_OK && !buyer.guest &&
+	    ctx->opt->customer_known != NULL &&
+	    ctx->opt->customer_known(ctx->opt->ctx, buyer.key))
+		map_plan_truncate(plan, plan->n - 2);
 	if (result == WC2SF_OK)
 		result = stub_products(ctx, plan, lines);
 	if (result == WC2SF_OK)

@@ -20,8 +20,8 @@ static const struct map_field product_fields[] = {
 	{ "status", "IsActive", CONV_PUBLISHED, 0, 0 },
 	{ "categories", "Family", CONV_FIRST_NAME_OF, 40, 0 },
 	{ "parent_id", "WC_Parent_Id__c", CONV_ID, 0, 0 },
-	{ "type", "WC_Type__c", CONV_TEXT, 255, 0 },
-	{ "status", "WC_Status__c", CONV_TEXT, 255, 0 },
+	{ "type", "WC_Type__c", CONV_TEXT, 40, 0 },
+	{ "status", "WC_Status__c", CONV_TEXT, 40, 0 },
 };
 
 /* A variable parent has no price of its own: its entry gets 0. */

@@ -43,6 +43,7 @@ struct sf_session {
 	long api_max;
 	EVP_PKEY *key;			/* jwt: loaded on first use */
 	bool have_store;
+	bool refresh_unsaved;		/* rotated, the store's save failed */
 	struct sf_token_store store;
 	void (*refresh_hook)(void *ctx, const char *refresh_token);
 	void *refresh_ctx;
@@ -57,6 +58,7 @@ struct sf_call {
 	const char *body;
 	bool form;			/* body is a form, not JSON */
 	bool bearer;			/* send the access token */
+	const char *basic;		/* "Basic ..." for a token request */
 };
 
 static void
@@ -237,6 +239,8 @@ sf_close(struct sf_session *sf)
 	free(sf->resp.data);
 	wipe_free(sf->refresh_token);
 	EVP_PKEY_free(sf->key);
+	if (sf->have_store && sf->store.release != NULL)
+		sf->store.release(sf->store.ctx);
 	explicit_bzero(&sf->answer, sizeof(sf->answer));
 	explicit_bzero(sf->token, sizeof(sf->token));
 	free(sf);
@@ -246,12 +250,26 @@ void
 sf_set_token_store(struct sf_session *sf,
     const struct sf_token_store *store)
 {
+	if (sf->have_store && sf->store.release != NULL)
+		sf->store.release(sf->store.ctx);
 	sf->have_store = store != NULL && store->load != NULL &&
 	    store->save != NULL;
 	if (sf->have_store)
 		sf->store = *store;
 	else
 		memset(&sf->store, 0, sizeof(sf->store));
+}
+
+const struct config *
+sf_session_config(const struct sf_session *sf)
+{
+	return sf->cfg;
+}
+
+const char *
+sf_instance_url(const struct sf_session *sf)
+{
+	return sf->instance_url;
 }
 
 void
@@ -310,9 +328,13 @@ make_headers(struct sf_session *sf, const struct sf_call *call)
 			goto fail;
 		list = l;
 	}
-	if (call->bearer) {
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
-		    sf->token);
+	if (call->bearer || call->basic != NULL) {
+		if (call->bearer)
+			snprintf(auth, sizeof(auth), "Authorization: Bearer "
+			    "%s", sf->token);
+		else
+			snprintf(auth, sizeof(auth), "Authorization: %s",
+			    call->basic);
 		l = curl_slist_append(list, auth);
 		explicit_bzero(auth, sizeof(auth));
 		if (l == NULL)
@@ -450,7 +472,12 @@ load_stored_token(struct sf_session *sf)
 	return ok;
 }
 
-/* Keep a rotated refresh token and hand it to whoever persists it. */
+/*
+ * Keep a rotated refresh token: the store first (durably, before the
+ * access token that came with it is even used, so a crash right after
+ * the rotation leaves the live token on disk), then memory and the
+ * hook. A failed save is tried again before the next request.
+ */
 static void
 take_refresh_token(struct sf_session *sf, const char *fresh)
 {
@@ -459,6 +486,14 @@ take_refresh_token(struct sf_session *sf, const char *fresh)
 	if (fresh[0] == '\0' || (sf->refresh_token != NULL &&
 	    strcmp(sf->refresh_token, fresh) == 0))
 		return;
+	if (sf->have_store && sf->store.save_refresh != NULL) {
+		sf->refresh_unsaved = sf->store.save_refresh(sf->store.ctx,
+		    fresh) != 0;
+		if (sf->refresh_unsaved)
+			log_error("event=sf_refresh_rotated result=not_saved "
+			    "hint=\"the journal could not be written; the "
+			    "new refresh token is only in memory\"");
+	}
 	if ((copy = strdup(fresh)) == NULL) {
 		log_warn("event=sf_refresh_rotated result=no_memory");
 		return;
@@ -469,20 +504,62 @@ take_refresh_token(struct sf_session *sf, const char *fresh)
 		sf->refresh_hook(sf->refresh_ctx, copy);
 }
 
+/* A rotation the store could not keep: try again now. */
+static void
+save_pending_refresh(struct sf_session *sf)
+{
+	if (!sf->refresh_unsaved || sf->refresh_token == NULL ||
+	    !sf->have_store || sf->store.save_refresh == NULL)
+		return;
+	if (sf->store.save_refresh(sf->store.ctx, sf->refresh_token) == 0) {
+		sf->refresh_unsaved = false;
+		log_info("event=sf_refresh_rotated result=saved");
+	}
+}
+
+/*
+ * Before a refresh_token sign-in: the newest refresh token, which
+ * another process may have rotated since this one read it.
+ */
+static void
+load_stored_refresh(struct sf_session *sf)
+{
+	char *token, *copy;
+
+	if (!sf->have_store || sf->store.load_refresh == NULL ||
+	    sf->refresh_unsaved)
+		return;
+	if ((token = calloc(1, SF_TOKEN_MAX)) == NULL)
+		return;
+	if (sf->store.load_refresh(sf->store.ctx, token, SF_TOKEN_MAX) ==
+	    0 && token[0] != '\0' && (sf->refresh_token == NULL ||
+	    strcmp(token, sf->refresh_token) != 0) &&
+	    (copy = strdup(token)) != NULL) {
+		wipe_free(sf->refresh_token);
+		sf->refresh_token = copy;
+	}
+	explicit_bzero(token, SF_TOKEN_MAX);
+	free(token);
+}
+
 /*
  * The token request body for the configured flow; for jwt the key is
- * loaded once and a fresh assertion signed each time.
+ * loaded once and a fresh assertion signed each time. With client_auth
+ * = basic, *basic receives the header value (wiped by the caller).
  */
 static enum wc2sf_result
 token_form(struct sf_session *sf, const char *login, char **form,
-    struct sf_outcome *out)
+    char *basic, size_t basiclen, struct sf_outcome *out)
 {
 	const struct config *cfg = sf->cfg;
 	struct sf_auth_creds creds;
 	enum wc2sf_result result;
 	char aud[256], *assertion = NULL;
+	bool use_basic = cfg->client_basic && (cfg->auth ==
+	    SF_AUTH_CLIENT_CREDENTIALS || cfg->auth == SF_AUTH_REFRESH_TOKEN);
 
 	memset(&creds, 0, sizeof(creds));
+	basic[0] = '\0';
 	creds.flow = cfg->auth;
 	creds.client_id = cfg->client_id;
 	creds.client_secret = cfg->client_secret;
@@ -512,30 +589,57 @@ token_form(struct sf_session *sf, const char *login, char **form,
 		}
 		creds.assertion = assertion;
 	}
-	result = sf_auth_form(&creds, form, out->message,
+	result = sf_auth_form_basic(&creds, use_basic, form, out->message,
 	    sizeof(out->message));
+	if (result == WC2SF_OK && use_basic && !sf_auth_basic(cfg->client_id,
+	    cfg->client_secret, basic, basiclen)) {
+		snprintf(out->message, sizeof(out->message), "[salesforce] "
+		    "client_id and client_secret are too long for "
+		    "client_auth = basic");
+		result = WC2SF_SF_AUTH;
+	}
 	wipe_free(assertion);
 	return result;
+}
+
+/* Replace every copy of secret in msg with "***" (it never should be). */
+static void
+redact(char *msg, const char *secret)
+{
+	size_t n, m;
+	char *p;
+
+	if (secret == NULL || (n = strlen(secret)) < 4)
+		return;
+	while ((p = strstr(msg, secret)) != NULL) {
+		m = strlen(p + n);
+		memcpy(p, "***", 3);
+		memmove(p + 3, p + n, m + 1);
+	}
 }
 
 /*
  * Ask the token endpoint for a new access token with the configured
  * flow, adopt it and save it in the store. On failure the session has
- * no token and out says why, without any credential in it.
+ * no token and out says why, without any credential in it. The caller
+ * holds the store's sign-in lock, if it has one.
  */
 static enum wc2sf_result
 sign_in(struct sf_session *sf, struct sf_outcome *out)
 {
-	const char *login = sf->cfg->login_url;
+	const struct config *cfg = sf->cfg;
+	const char *login = cfg->login_url;
 	struct sf_call call = { true, NULL, "/services/oauth2/token", NULL,
-	    true, false };
+	    true, false, NULL };
 	enum wc2sf_result result;
-	char url[SF_URL_MAX + 32], why[160];
+	char url[SF_URL_MAX + 32], why[640], basic[SF_TOKEN_MAX];
 	char *form = NULL;
 	size_t n;
 	long status;
+	bool rotated = false;
 
 	forget_token(sf);
+	basic[0] = '\0';
 	out->code[0] = '\0';
 	if (login == NULL || login[0] == '\0')
 		login = SF_DEFAULT_LOGIN;
@@ -551,10 +655,14 @@ sign_in(struct sf_session *sf, struct sf_outcome *out)
 	}
 	snprintf(url, sizeof(url), "%.*s/services/oauth2/token", (int)n,
 	    login);
-	if ((result = token_form(sf, login, &form, out)) != WC2SF_OK)
+	if (cfg->auth == SF_AUTH_REFRESH_TOKEN)
+		load_stored_refresh(sf);
+	result = token_form(sf, login, &form, basic, sizeof(basic), out);
+	if (result != WC2SF_OK)
 		goto out;
 	call.url = url;
 	call.body = form;
+	call.basic = basic[0] != '\0' ? basic : NULL;
 	out->token_requests++;
 	if ((result = sf_http(sf, &call, &status, out)) != WC2SF_OK)
 		goto out;
@@ -562,6 +670,9 @@ sign_in(struct sf_session *sf, struct sf_outcome *out)
 	    &sf->answer, out);
 	if (result != WC2SF_OK)
 		goto out;
+	rotated = sf->answer.refresh[0] != '\0' && (sf->refresh_token ==
+	    NULL || strcmp(sf->answer.refresh, sf->refresh_token) != 0);
+	take_refresh_token(sf, sf->answer.refresh);
 	if (!adopt_token(sf, sf->answer.access,
 	    sf->answer.instance_url)) {
 		snprintf(out->message, sizeof(out->message), "the token "
@@ -569,7 +680,6 @@ sign_in(struct sf_session *sf, struct sf_outcome *out)
 		result = WC2SF_SF_UNAVAILABLE;
 		goto out;
 	}
-	take_refresh_token(sf, sf->answer.refresh);
 	out->code[0] = '\0';
 	out->message[0] = '\0';
 	if (sf->have_store && sf->store.save(sf->store.ctx, sf->token,
@@ -577,16 +687,65 @@ sign_in(struct sf_session *sf, struct sf_outcome *out)
 		log_warn("event=sf_token_save result=failed");
 out:
 	explicit_bzero(&sf->answer, sizeof(sf->answer));
+	explicit_bzero(basic, sizeof(basic));
 	wipe_free(form);
+	redact(out->message, cfg->client_secret);
+	redact(out->message, cfg->password);
+	redact(out->message, cfg->refresh_token);
+	redact(out->message, sf->refresh_token);
 	if (result == WC2SF_OK)
-		log_info("event=sf_sign_in flow=%s result=ok",
-		    sf_auth_flow_name(sf->cfg->auth));
+		log_info("event=sf_sign_in flow=%s result=ok%s",
+		    sf_auth_flow_name(cfg->auth), rotated ?
+		    " refresh_token=rotated" : "");
 	else
 		log_warn("event=sf_sign_in flow=%s result=%s code=%s "
-		    "message=%s", sf_auth_flow_name(sf->cfg->auth),
+		    "message=%s", sf_auth_flow_name(cfg->auth),
 		    wc2sf_result_name(result), out->code[0] != '\0' ?
 		    out->code : "-", log_quote(why, sizeof(why),
 		    out->message));
+	return result;
+}
+
+/*
+ * Sign in once for every process that shares the store. Under its lock
+ * the store is read again: a token another worker saved since ours
+ * failed (stale), or since this one had none (stale ""), is taken as it
+ * is, and only when the store holds nothing newer does this process ask
+ * the token endpoint. force always asks (wc2sf check). Without a store
+ * this is sign_in().
+ */
+static enum wc2sf_result
+shared_sign_in(struct sf_session *sf, const char *stale, bool force,
+    struct sf_outcome *out)
+{
+	enum wc2sf_result result;
+	bool locked = false;
+
+	if (!sf->have_store)
+		return sign_in(sf, out);
+	if (sf->store.lock != NULL) {
+		if (sf->store.lock(sf->store.ctx) != 0) {
+			if (!force && load_stored_token(sf) &&
+			    strcmp(sf->token, stale) != 0)
+				return WC2SF_OK;
+			forget_token(sf);
+			out->code[0] = '\0';
+			snprintf(out->message, sizeof(out->message), "another "
+			    "wc2sf process is still signing in to "
+			    "Salesforce; will retry");
+			return WC2SF_SF_UNAVAILABLE;
+		}
+		locked = sf->store.unlock != NULL;
+	}
+	if (!force && load_stored_token(sf) && strcmp(sf->token, stale) !=
+	    0) {
+		log_debug("event=sf_token_shared result=reused");
+		result = WC2SF_OK;
+	} else {
+		result = sign_in(sf, out);
+	}
+	if (locked)
+		sf->store.unlock(sf->store.ctx);
 	return result;
 }
 
@@ -594,11 +753,48 @@ out:
 static enum wc2sf_result
 ensure_token(struct sf_session *sf, struct sf_outcome *out)
 {
+	save_pending_refresh(sf);
 	if (sf->token[0] != '\0')
 		return WC2SF_OK;
 	if (load_stored_token(sf))
 		return WC2SF_OK;
-	return sign_in(sf, out);
+	return shared_sign_in(sf, "", false, out);
+}
+
+/*
+ * After a 401: renew once for everyone. The token that failed is kept
+ * aside so that a worker whose token another one already replaced only
+ * reloads it.
+ */
+static enum wc2sf_result
+renew_token(struct sf_session *sf, struct sf_outcome *out)
+{
+	enum wc2sf_result result;
+	char *stale;
+
+	if ((stale = strdup(sf->token)) == NULL) {
+		snprintf(out->message, sizeof(out->message), "out of memory");
+		return WC2SF_NO_MEMORY;
+	}
+	forget_token(sf);
+	result = shared_sign_in(sf, stale, false, out);
+	wipe_free(stale);
+	return result;
+}
+
+/* 401 answers a new token cannot cure (jsforce keeps the same list). */
+static const char *
+hopeless_401(const struct sf_session *sf)
+{
+	if (sf->resp.len == 0)
+		return NULL;
+	if (strstr(sf->resp.data, "not valid for use with the REST API") !=
+	    NULL)
+		return "add the api scope to the connected app";
+	if (strstr(sf->resp.data, "not attached to Agent") != NULL)
+		return "check the connected app's settings; a new token "
+		    "will not help";
+	return NULL;
 }
 
 /*
@@ -611,7 +807,7 @@ static enum wc2sf_result
 sf_rest(struct sf_session *sf, bool post, const char *path,
     const char *body, long *status, struct sf_outcome *out)
 {
-	struct sf_call call = { post, NULL, path, body, false, true };
+	struct sf_call call = { post, NULL, path, body, false, true, NULL };
 	enum wc2sf_result result;
 	char url[SF_URL_MAX + 1024], logpath[256];
 	const char *advice;
@@ -635,20 +831,15 @@ sf_rest(struct sf_session *sf, bool post, const char *path,
 		if (*status != 401)
 			return WC2SF_OK;
 		sf_wire_read_error(*status, sf->resp.data, sf->resp.len, out);
-		if (sf->resp.len > 0 && strstr(sf->resp.data, "not valid for "
-		    "use with the REST API") != NULL)
-			advice = "add the api scope to the connected app";
-		else if (attempt > 0)
+		if ((advice = hopeless_401(sf)) == NULL && attempt > 0)
 			advice = "a new token was refused too; check the "
 			    "integration user's API access";
-		else
-			advice = NULL;
 		if (advice != NULL) {
 			add_advice(out->message, sizeof(out->message), advice);
 			return WC2SF_SF_AUTH;
 		}
 		log_info("event=sf_token_expired status=401");
-		if ((result = sign_in(sf, out)) != WC2SF_OK)
+		if ((result = renew_token(sf, out)) != WC2SF_OK)
 			return result;
 	}
 }
@@ -733,5 +924,41 @@ out:
 enum wc2sf_result
 sf_login(struct sf_session *sf, struct sf_outcome *out)
 {
-	return sign_in(sf, out);
+	save_pending_refresh(sf);
+	return shared_sign_in(sf, "", true, out);
+}
+
+enum wc2sf_result
+sf_get(struct sf_session *sf, const char *path,
+    struct json_object **answer, struct sf_outcome *out)
+{
+	enum wc2sf_result result;
+	char full[1024];
+	long status;
+
+	*answer = NULL;
+	out->code[0] = '\0';
+	out->message[0] = '\0';
+	if ((size_t)snprintf(full, sizeof(full), "/services/data/v%s%s",
+	    sf->version, path) >= sizeof(full)) {
+		snprintf(out->message, sizeof(out->message), "request URL too "
+		    "long");
+		return WC2SF_INTERNAL;
+	}
+	if ((result = sf_rest(sf, false, full, NULL, &status, out)) !=
+	    WC2SF_OK)
+		return result;
+	if (status == 200 && (*answer = sf_wire_parse(sf->resp.data,
+	    sf->resp.len)) != NULL)
+		return WC2SF_OK;
+	return sf_wire_read_error(status, sf->resp.data, sf->resp.len, out);
+}
+
+enum wc2sf_result
+sf_standard_pricebook(struct sf_session *sf, struct sf_outcome *out)
+{
+	out->code[0] = '\0';
+	out->message[0] = '\0';
+	sf->pricebook_id[0] = '\0';
+	return find_pricebook(sf, out);
 }

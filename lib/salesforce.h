@@ -41,27 +41,59 @@ struct sf_session *sf_open(const struct config *cfg, char *err,
 void sf_close(struct sf_session *sf);
 
 /*
- * Where worker processes share an access token. load copies a token and
- * its instance URL into the buffers and returns 0, or returns -1 when
- * there is none; save returns 0 or -1. A session with a store loads
- * from it before signing in and saves every token it obtains; a failed
- * save is logged and otherwise ignored.
+ * Where worker processes share an access token (lib/tokens.c keeps it
+ * in the journal). load copies a token and its instance URL into the
+ * buffers and returns 0, or returns -1 when there is none; save returns
+ * 0 or -1. A session with a store loads from it before signing in and
+ * saves every token it obtains; a failed save is logged and otherwise
+ * ignored.
+ *
+ * The other members are optional (NULL when the store has none):
+ *  lock, unlock   serialize sign-in across processes. lock returns 0
+ *                 once this process may sign in, -1 when another one
+ *                 held the lock too long (the caller then gives up for
+ *                 now: Salesforce unavailable). Under the lock the
+ *                 session looks at the store again and takes a token
+ *                 another process saved meanwhile instead of asking for
+ *                 one, so a cold start of many workers and a 401 seen
+ *                 by all of them each cost one token request.
+ *  load_refresh   the current refresh token, when Salesforce rotated
+ *                 the configured one (0), or -1 to use the configured.
+ *  save_refresh   keep a rotated refresh token durably before anything
+ *                 else happens; 0 or -1.
+ *  release        called once when the session stops using the store
+ *                 (sf_close, or another sf_set_token_store).
  */
 struct sf_token_store {
 	int (*load)(void *ctx, char *token, size_t n, char *instance_url,
 	    size_t m);
 	int (*save)(void *ctx, const char *token, const char *instance_url);
 	void *ctx;
+	int (*lock)(void *ctx);
+	void (*unlock)(void *ctx);
+	int (*load_refresh)(void *ctx, char *token, size_t n);
+	int (*save_refresh)(void *ctx, const char *token);
+	void (*release)(void *ctx);
 };
 
-/* Use store (copied) from now on; NULL stops using one. */
+/*
+ * Use store (copied) from now on; NULL stops using one. The previous
+ * store, if any, is released.
+ */
 void sf_set_token_store(struct sf_session *sf,
     const struct sf_token_store *store);
 
+/* The configuration the session was opened with. */
+const struct config *sf_session_config(const struct sf_session *sf);
+
+/* The instance URL of the current token; "" before any sign-in. */
+const char *sf_instance_url(const struct sf_session *sf);
+
 /*
  * Called with the new refresh token whenever Salesforce rotates it
- * (refresh_token flow), so it can be persisted; the session keeps using
- * it in memory either way. NULL removes the hook.
+ * (refresh_token flow), after the store's save_refresh (if any) kept
+ * it; the session keeps using it in memory either way. NULL removes the
+ * hook.
  */
 void sf_set_refresh_hook(struct sf_session *sf,
     void (*hook)(void *ctx, const char *refresh_token), void *ctx);
@@ -91,8 +123,45 @@ bool sf_api_usage(const struct sf_session *sf, long *used, long *max);
 enum wc2sf_result sf_execute(struct sf_session *sf,
     const struct map_plan *plan, struct sf_outcome *out);
 
-/* Sign in now (for `wc2sf check`); same results as sf_execute. */
+/*
+ * Sign in now with the configured flow, whatever token the session or
+ * the store holds (for `wc2sf check`); the new token is shared like any
+ * other. Same results as sf_execute.
+ */
 enum wc2sf_result sf_login(struct sf_session *sf, struct sf_outcome *out);
+
+/*
+ * GET path (below /services/data/vNN.N, such as "/sobjects/Order/
+ * describe") with the session's token, renewed once on a 401. WC2SF_OK
+ * with *answer (the caller puts it) for a 200 JSON answer; otherwise
+ * *answer is NULL and out holds Salesforce's error, classified as
+ * sf_execute's results are (a 404 NOT_FOUND is WC2SF_SF_REJECTED).
+ */
+enum wc2sf_result sf_get(struct sf_session *sf, const char *path,
+    struct json_object **answer, struct sf_outcome *out);
+
+/*
+ * Ask for the standard price book now. WC2SF_OK when it exists and is
+ * active; WC2SF_SF_REJECTED with out->code WC2SF_NO_STANDARD_PRICEBOOK
+ * or WC2SF_STANDARD_PRICEBOOK_INACTIVE and a sentence saying what to do;
+ * other results as sf_execute.
+ */
+enum wc2sf_result sf_standard_pricebook(struct sf_session *sf,
+    struct sf_outcome *out);
+
+/*
+ * sf_auth.c, beside what sf_wire.h declares: client_auth = basic.
+ * sf_auth_form_basic() is sf_auth_form() that, with basic, checks the
+ * client id and secret of the client_credentials and refresh_token
+ * flows but leaves them out of the form; sf_auth_basic() writes the
+ * header value "Basic " + base64(client_id ":" client_secret) into out
+ * (false when either is NULL or out is too small; the caller wipes out).
+ */
+struct sf_auth_creds;
+enum wc2sf_result sf_auth_form_basic(const struct sf_auth_creds *creds,
+    bool basic, char **form, char *why, size_t whylen);
+bool sf_auth_basic(const char *client_id, const char *client_secret,
+    char *out, size_t size);
 
 /*
  * Classify a Salesforce REST error (errorCode or statusCode) and HTTP

@@ -31,6 +31,7 @@ struct form_field {
 	const char *value;
 	const char *setting;		/* NULL: optional or constant */
 	bool optional;
+	bool client;			/* client_id or client_secret */
 };
 
 /*
@@ -45,40 +46,40 @@ form_fields(const struct sf_auth_creds *c, struct form_field *f)
 	switch (c->flow) {
 	case SF_AUTH_PASSWORD:
 		f[n++] = (struct form_field){ "grant_type", "password", NULL,
-		    false };
+		    false, false };
 		f[n++] = (struct form_field){ "client_id", c->client_id,
-		    "client_id", false };
+		    "client_id", false, false };
 		f[n++] = (struct form_field){ "client_secret",
-		    c->client_secret, "client_secret", false };
+		    c->client_secret, "client_secret", false, false };
 		f[n++] = (struct form_field){ "username", c->username,
-		    "username", false };
+		    "username", false, false };
 		f[n++] = (struct form_field){ "password", c->password,
-		    "password", false };
+		    "password", false, false };
 		break;
 	case SF_AUTH_CLIENT_CREDENTIALS:
 		f[n++] = (struct form_field){ "grant_type",
-		    "client_credentials", NULL, false };
+		    "client_credentials", NULL, false, false };
 		f[n++] = (struct form_field){ "client_id", c->client_id,
-		    "client_id", false };
+		    "client_id", false, true };
 		f[n++] = (struct form_field){ "client_secret",
-		    c->client_secret, "client_secret", false };
+		    c->client_secret, "client_secret", false, true };
 		break;
 	case SF_AUTH_REFRESH_TOKEN:
 		f[n++] = (struct form_field){ "grant_type", "refresh_token",
-		    NULL, false };
+		    NULL, false, false };
 		f[n++] = (struct form_field){ "refresh_token",
-		    c->refresh_token, "refresh_token", false };
+		    c->refresh_token, "refresh_token", false, false };
 		f[n++] = (struct form_field){ "client_id", c->client_id,
-		    "client_id", false };
+		    "client_id", false, true };
 		f[n++] = (struct form_field){ "client_secret",
-		    c->client_secret, NULL, true };
+		    c->client_secret, NULL, true, true };
 		break;
 	case SF_AUTH_JWT:
 		f[n++] = (struct form_field){ "grant_type",
 		    "urn:ietf:params:oauth:grant-type:jwt-bearer", NULL,
-		    false };
+		    false, false };
 		f[n++] = (struct form_field){ "assertion", c->assertion,
-		    "private_key", false };
+		    "private_key", false, false };
 		break;
 	}
 	return n;
@@ -87,6 +88,18 @@ form_fields(const struct sf_auth_creds *c, struct form_field *f)
 enum wc2sf_result
 sf_auth_form(const struct sf_auth_creds *creds, char **form, char *why,
     size_t whylen)
+{
+	return sf_auth_form_basic(creds, false, form, why, whylen);
+}
+
+/*
+ * The form of sf_auth_form; with basic, the client id and secret of the
+ * client_credentials and refresh_token flows are checked as usual but
+ * left out, for sf_auth_basic() to carry in a header.
+ */
+enum wc2sf_result
+sf_auth_form_basic(const struct sf_auth_creds *creds, bool basic,
+    char **form, char *why, size_t whylen)
 {
 	struct form_field f[6];
 	char *enc[6] = { NULL };
@@ -109,8 +122,18 @@ sf_auth_form(const struct sf_auth_creds *creds, char **form, char *why,
 		    "= %s", f[i].setting, flow_names[creds->flow]);
 		return WC2SF_SF_AUTH;
 	}
+	if (basic && (creds->flow == SF_AUTH_CLIENT_CREDENTIALS ||
+	    creds->flow == SF_AUTH_REFRESH_TOKEN) &&
+	    (creds->client_secret == NULL || creds->client_secret[0] ==
+	    '\0')) {
+		snprintf(why, whylen, "[salesforce] client_secret is required "
+		    "for client_auth = basic");
+		return WC2SF_SF_AUTH;
+	}
 	for (i = 0; i < n; i++) {
 		if (f[i].value == NULL || f[i].value[0] == '\0')
+			continue;
+		if (basic && f[i].client)
 			continue;
 		if ((enc[i] = curl_easy_escape(NULL, f[i].value, 0)) == NULL)
 			goto out;
@@ -118,6 +141,7 @@ sf_auth_form(const struct sf_auth_creds *creds, char **form, char *why,
 	}
 	if ((buf = malloc(total + 1)) == NULL)
 		goto out;
+	buf[0] = '\0';
 	for (i = 0; i < n; i++) {
 		if (enc[i] == NULL)
 			continue;
@@ -136,6 +160,36 @@ out:
 	if (result != WC2SF_OK)
 		snprintf(why, whylen, "out of memory");
 	return result;
+}
+
+bool
+sf_auth_basic(const char *client_id, const char *client_secret, char *out,
+    size_t size)
+{
+	static const char lead[] = "Basic ";
+	size_t n, need;
+	char *pair;
+	bool ok = false;
+
+	if (client_id == NULL || client_secret == NULL || size == 0)
+		return false;
+	n = strlen(client_id) + 1 + strlen(client_secret);
+	need = sizeof(lead) - 1 + (n + 2) / 3 * 4 + 1;
+	if (n > 4096 || need > size || (pair = malloc(n + 1)) == NULL)
+		return false;
+	memcpy(pair, client_id, strlen(client_id));
+	pair[strlen(client_id)] = ':';
+	memcpy(pair + strlen(client_id) + 1, client_secret,
+	    strlen(client_secret) + 1);
+	memcpy(out, lead, sizeof(lead) - 1);
+	if (EVP_EncodeBlock((unsigned char *)out + sizeof(lead) - 1,
+	    (const unsigned char *)pair, (int)n) > 0)
+		ok = true;
+	explicit_bzero(pair, n);
+	free(pair);
+	if (!ok)
+		explicit_bzero(out, size);
+	return ok;
 }
 
 /*
@@ -358,28 +412,30 @@ static const struct {
 	    "(sandboxes use https://test.salesforce.com)" },
 	{ "invalid_grant", "approved", "pre-authorise the connected app "
 	    "for this user (admin approved users) and check the audience" },
-	{ "invalid_grant", "assertion", "check that private_key matches "
-	    "the certificate of the connected app" },
+	{ "invalid_grant", "assertion", "check that [salesforce] "
+	    "private_key matches the certificate of the connected app" },
 	{ "invalid_grant", "expired authorization", "check this host's "
 	    "clock; the assertion is valid for 3 minutes" },
 	{ "invalid_grant", "refresh token", "re-authorise the connected "
-	    "app to get a new refresh_token" },
+	    "app and put the new token in [salesforce] refresh_token" },
 	{ "invalid_grant", "domain", "use the org's My Domain URL as "
-	    "login_url" },
+	    "[salesforce] login_url" },
 	{ "invalid_grant", "client credentials user", "set a Run As user "
 	    "for the client credentials flow in the connected app" },
-	{ "invalid_grant", "authentication failure", "check username and "
-	    "password (with the security token appended)" },
+	{ "invalid_grant", "authentication failure", "check [salesforce] "
+	    "username and password (with the security token appended)" },
 	{ "invalid_grant", NULL, "check the credentials or re-authorise "
 	    "the connected app" },
-	{ "invalid_client_id", NULL, "check client_id (the consumer key); "
-	    "a new connected app can take minutes to work" },
-	{ "invalid_client", NULL, "check client_secret (the consumer "
-	    "secret)" },
-	{ "unsupported_grant_type", NULL, "check auth, and that login_url "
-	    "is the https login, test or My Domain URL" },
+	{ "invalid_client_id", NULL, "check [salesforce] client_id (the "
+	    "consumer key); a new connected app can take minutes to work" },
+	{ "invalid_client", NULL, "check [salesforce] client_secret (the "
+	    "consumer secret)" },
+	{ "unsupported_grant_type", NULL, "check [salesforce] auth, and "
+	    "that login_url is the https login, test or My Domain URL" },
 	{ "invalid_app_access", NULL, "have an administrator approve this "
 	    "user for the connected app" },
+	{ "app_not_found", NULL, "check [salesforce] client_id, and try "
+	    "the org's My Domain URL as [salesforce] audience" },
 	{ NULL, NULL, "check the [salesforce] settings" }
 };
 
@@ -416,22 +472,104 @@ take_str(struct json_object *o, const char *key, char *buf, size_t size)
 	return true;
 }
 
+/* The first match of word in p[0..n), ignoring case; NULL if none. */
+static const char *
+find_nocase(const char *p, size_t n, const char *word)
+{
+	size_t i, m = strlen(word);
+
+	for (i = 0; i + m <= n; i++)
+		if (strncasecmp(p + i, word, m) == 0)
+			return p + i;
+	return NULL;
+}
+
+/*
+ * The words of an answer that is not OAuth JSON, for a person: the
+ * <title> of an HTML page (what Salesforce's edge says: "Service
+ * Unavailable", "Maintenance"), else the first line of plain text, as
+ * printable ASCII with runs of space collapsed. "" when there is none.
+ * body need not end with a NUL: only its len bytes are read.
+ */
+static void
+page_words(const char *body, size_t len, char *out, size_t size)
+{
+	const char *p, *end, *t;
+	size_t o = 0;
+	bool space = false, title = false;
+
+	out[0] = '\0';
+	if (body == NULL || len == 0 || size < 2)
+		return;
+	p = body;
+	end = body + len;
+	if ((t = find_nocase(body, len, "<title")) != NULL &&
+	    (t = memchr(t, '>', (size_t)(end - t))) != NULL) {
+		p = t + 1;
+		if ((t = find_nocase(p, (size_t)(end - p), "</title")) != NULL)
+			end = t;
+		title = true;
+	} else if (memchr(body, '<', len) != NULL) {
+		return;		/* markup without a title: nothing readable */
+	}
+	for (; p < end && o + 1 < size && o < 100; p++) {
+		if (*p == '\n' && o > 0 && !title)
+			break;		/* plain text: its first line */
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f) {
+			space = o > 0;
+			continue;
+		}
+		if (space && o + 2 < size)
+			out[o++] = ' ';
+		space = false;
+		out[o++] = *p;
+	}
+	out[o] = '\0';
+}
+
+/*
+ * An answer without an OAuth error: an HTML page from Salesforce's edge
+ * during maintenance (5xx), or a wrong login_url (404, 200 page).
+ */
 static enum wc2sf_result
-read_token_error(long status, struct json_object *root,
+read_not_oauth(long status, const char *body, size_t len, bool json,
     struct sf_outcome *out)
+{
+	const char *what;
+	char words[112];
+	bool retry = status >= 500 || status == 429 || status == 0;
+
+	snprintf(out->code, sizeof(out->code), "%s", "");
+	page_words(json ? NULL : body, len, words, sizeof(words));
+	if (json)
+		what = "JSON without an OAuth error";
+	else if (len == 0)
+		what = "an empty body";
+	else if (body != NULL && memchr(body, '<', len) != NULL)
+		what = "an HTML page";
+	else
+		what = "text";
+	snprintf(out->message, sizeof(out->message), "the token endpoint "
+	    "answered HTTP %ld with %s%s%s%s instead of a token; %s", status,
+	    what, words[0] != '\0' ? " (\"" : "", words,
+	    words[0] != '\0' ? "\")" : "", retry ? "Salesforce is "
+	    "unavailable, wc2sf will retry" : "check [salesforce] login_url "
+	    "(the https login, test or My Domain URL)");
+	/* sf_wire.h: HTML or nothing is unavailable, whatever the status. */
+	return json && !retry && status != 200 ? WC2SF_SF_AUTH :
+	    WC2SF_SF_UNAVAILABLE;
+}
+
+static enum wc2sf_result
+read_token_error(long status, struct json_object *root, const char *body,
+    size_t len, struct sf_outcome *out)
 {
 	struct json_object *v;
 	char error[64], desc[256];
 
 	if (root == NULL || !json_object_is_type(root, json_type_object) ||
-	    !take_str(root, "error", error, sizeof(error))) {
-		snprintf(out->code, sizeof(out->code), "%s", "");
-		snprintf(out->message, sizeof(out->message), "the token "
-		    "endpoint answered HTTP %ld without an OAuth error",
-		    status);
-		return status >= 400 && status < 500 && status != 429 &&
-		    root != NULL ? WC2SF_SF_AUTH : WC2SF_SF_UNAVAILABLE;
-	}
+	    !take_str(root, "error", error, sizeof(error)))
+		return read_not_oauth(status, body, len, root != NULL, out);
 	if (json_object_object_get_ex(root, "error_description", &v) &&
 	    json_object_is_type(v, json_type_string))
 		snprintf(desc, sizeof(desc), "%s", json_object_get_string(v));
@@ -462,14 +600,12 @@ sf_auth_read_token(long status, const char *body, size_t len,
 	root = sf_wire_parse(body, len);
 	if (status != 200 || root == NULL ||
 	    !json_object_is_type(root, json_type_object)) {
-		if (status == 200) {
-			snprintf(out->code, sizeof(out->code), "%s", "");
-			snprintf(out->message, sizeof(out->message), "the "
-			    "token endpoint answered HTTP 200 with a body "
-			    "that is not a token");
-		} else {
-			result = read_token_error(status, root, out);
-		}
+		if (status == 200)
+			result = read_not_oauth(status, body, len, root !=
+			    NULL, out);
+		else
+			result = read_token_error(status, root, body, len,
+			    out);
 		goto out;
 	}
 	if (!take_str(root, "access_token", tok->access,
@@ -488,6 +624,7 @@ sf_auth_read_token(long status, const char *body, size_t len,
 		result = WC2SF_SF_AUTH;
 		goto out;
 	}
+	memcpy(tok->instance_url, "https://", 8);	/* "HTTPS://" too */
 	n = strlen(tok->instance_url);
 	while (n > 8 && tok->instance_url[n - 1] == '/')
 		tok->instance_url[--n] = '\0';

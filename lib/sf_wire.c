@@ -16,6 +16,9 @@
 #define SF_KEY_MAX	256
 #define SF_PATH_MAX	(3 * SF_KEY_MAX + 256)
 
+/* The longest key sf_wire_key_safe() lets into a URL path. */
+#define SF_SAFE_KEY_MAX	80
+
 static const char hex_upper[] = "0123456789ABCDEF";
 
 static bool
@@ -454,6 +457,101 @@ key_segment(struct packer *pk, struct json_object *rec,
 	return WC2SF_OK;
 }
 
+bool
+sf_wire_key_safe(const char *value)
+{
+	size_t n;
+
+	if (value == NULL)
+		return false;
+	n = strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789-_");
+	return n > 0 && n <= SF_SAFE_KEY_MAX && value[n] == '\0';
+}
+
+/* The record's external ID as text when sf_wire_key_safe(), or NULL. */
+static const char *
+safe_key(struct json_object *rec, const char *ext_field)
+{
+	struct json_object *v = member(rec, ext_field);
+	const char *s;
+
+	if (v == NULL || (!json_object_is_type(v, json_type_string) &&
+	    !json_object_is_type(v, json_type_int)))
+		return NULL;
+	s = json_object_get_string(v);
+	return sf_wire_key_safe(s) ? s : NULL;
+}
+
+/* True when records [off, off + n) of the step all have safe keys. */
+static bool
+all_safe(const struct map_step *step, size_t off, size_t n)
+{
+	size_t i;
+
+	for (i = off; i < off + n; i++)
+		if (safe_key(json_object_array_get_idx(step->records, i),
+		    step->ext_field) == NULL)
+			return false;
+	return true;
+}
+
+/*
+ * One record as one sObject upsert subrequest: PATCH by its external
+ * ID in the URL, the record without that field in the body. The
+ * caller made room and checked the key.
+ */
+static enum wc2sf_result
+add_upsert_one(struct packer *pk, size_t si, struct json_object *rec)
+{
+	const struct map_step *step = &pk->plan->steps[si];
+	struct sf_sub sub = { SF_SUB_UPSERT_ONE, step->sobject,
+	    step->ext_field, si, 1 };
+	struct json_object *body;
+	enum wc2sf_result result;
+	char url[SF_PATH_MAX];
+
+	if ((result = copy_record(rec, step->sobject, false, step->ext_field,
+	    pk->pricebook, &body)) != WC2SF_OK)
+		return result;
+	snprintf(url, sizeof(url), "/services/data/v%s/sobjects/%s/%s/%s",
+	    pk->version, step->sobject, step->ext_field,
+	    safe_key(rec, step->ext_field));
+	return add_sub(pk, &sub, "PATCH", url, body);
+}
+
+/*
+ * Where the chunk [off, off + n) goes: true for single upserts in the
+ * current composite, false for one collection (room made for it).
+ */
+static enum wc2sf_result
+place_chunk(struct packer *pk, const struct map_step *step, size_t off,
+    size_t n, bool *singles)
+{
+	struct sf_composite *c = current(pk);
+
+	*singles = false;
+	if (c != NULL && c->all_or_none) {
+		if (n == 1 && c->nsubs < SF_WIRE_MAX_SUBREQUESTS &&
+		    all_safe(step, off, 1)) {
+			*singles = true;
+			return WC2SF_OK;
+		}
+		if (c->ncollections < SF_WIRE_MAX_COLLECTIONS &&
+		    c->nsubs < SF_WIRE_MAX_SUBREQUESTS)
+			return WC2SF_OK;
+		if (c->nsubs + n <= SF_WIRE_MAX_SUBREQUESTS &&
+		    all_safe(step, off, n)) {
+			*singles = true;
+			return WC2SF_OK;
+		}
+	}
+	if (open_part(pk, true) != WC2SF_OK)
+		return WC2SF_NO_MEMORY;
+	*singles = n == 1 && all_safe(step, off, 1);
+	return WC2SF_OK;
+}
+
 static enum wc2sf_result
 pack_upsert(struct packer *pk, size_t si)
 {
@@ -463,14 +561,25 @@ pack_upsert(struct packer *pk, size_t si)
 	struct json_object *body, *list, *rec;
 	enum wc2sf_result result;
 	char url[SF_PATH_MAX];
-	size_t n, off, i;
+	size_t n, off, i, len;
+	bool singles;
 
 	n = json_object_array_length(step->records);
 	snprintf(url, sizeof(url), "/services/data/v%s/composite/sobjects/"
 	    "%s/%s", pk->version, step->sobject, step->ext_field);
 	for (off = 0; off < n; off += SF_WIRE_MAX_RECORDS) {
-		if ((result = make_room(pk, true, 1, true)) != WC2SF_OK)
+		len = n - off < SF_WIRE_MAX_RECORDS ? n - off :
+		    SF_WIRE_MAX_RECORDS;
+		if ((result = place_chunk(pk, step, off, len, &singles)) !=
+		    WC2SF_OK)
 			return result;
+		for (i = off; singles && i < off + len; i++)
+			if ((result = add_upsert_one(pk, si,
+			    json_object_array_get_idx(step->records, i))) !=
+			    WC2SF_OK)
+				return result;
+		if (singles)
+			continue;
 		body = json_object_new_object();
 		list = json_object_new_array();
 		if (body == NULL || list == NULL ||
@@ -825,6 +934,16 @@ read_item(struct reader *rd, const struct sf_sub *sub, long status,
 	switch (sub->kind) {
 	case SF_SUB_UPSERT:
 		read_upsert(rd, sub, status, b);
+		break;
+	case SF_SUB_UPSERT_ONE:
+		id = member_str(b, "id");
+		if (ok && id != NULL)
+			add_id(rd, sub->sobject, id);
+		else if (ok)
+			note_error(rd, status, "", "upsert answered without "
+			    "an id", sub->sobject, sub->ext_field);
+		else
+			note_body(rd, status, b, sub->sobject, sub->ext_field);
 		break;
 	case SF_SUB_LOOKUP:
 		rd->lookup_found = false;

@@ -62,7 +62,8 @@ enum sf_sub_kind {
 	SF_SUB_UPSERT = 0,	/* sObject Collections upsert, <= 200 records */
 	SF_SUB_LOOKUP,		/* GET by external ID before an update */
 	SF_SUB_UPDATE,		/* PATCH by the Id its lookup found */
-	SF_SUB_DELETE		/* DELETE by external ID */
+	SF_SUB_DELETE,		/* DELETE by external ID */
+	SF_SUB_UPSERT_ONE	/* one record's upsert by external ID URL */
 };
 
 struct sf_sub {
@@ -97,12 +98,25 @@ struct sf_pack {
 bool sf_wire_needs_pricebook(const struct map_plan *plan);
 
 /*
+ * True when an external ID value can travel in a URL path as it is:
+ * 1 to 80 characters of A-Z a-z 0-9 '-' '_' (WooCommerce ids, "std-12",
+ * "order-7"). Anything else (e-mails, '/', '%', '+', spaces, non-ASCII,
+ * a dot that Salesforce may take for a file type) only goes in bodies.
+ */
+bool sf_wire_key_safe(const char *value);
+
+/*
  * Pack the plan into as few composites as the limits allow, in step
- * order: consecutive upsert steps share allOrNone composites (records
- * cut into collections of 200, 5 collections and 25 subrequests per
- * composite); consecutive update-only and delete steps share
- * allOrNone-false composites (two subrequests per updated record, one
- * per deleted record). version is "62.0". Every string value equal to
+ * order: consecutive upsert steps share allOrNone composites;
+ * consecutive update-only and delete steps share allOrNone-false
+ * composites (two subrequests per updated record, one per deleted
+ * record). An upsert step of one record whose key sf_wire_key_safe()
+ * is one sObject upsert subrequest (PATCH .../{Type}/{Field}/{value}),
+ * which does not count against the 5 collections; other steps are cut
+ * into collections of 200 records, and a chunk that finds the
+ * composite's collections used up goes as single upserts when its keys
+ * are safe and the 25 subrequests allow, else to the next composite.
+ * version is "62.0". Every string value equal to
  * MAP_STANDARD_PRICEBOOK is replaced with pricebook_id, which may be
  * NULL only when the plan holds none. The plan is not changed.
  *

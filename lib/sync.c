@@ -32,7 +32,17 @@
 
 /* After a daily-limit error nothing is sent for this long. */
 #define DAILY_LIMIT_PAUSE_MS (3600 * 1000LL)
-#define KV_PAUSE_UNTIL "sf_pause_until_ms"
+
+/*
+ * Older versions of a resource sent before a new one inside a request,
+ * and the time they may take (WooCommerce waits 60 s for the reply);
+ * the rest is left to the drain after the reply.
+ */
+#define CATCH_UP_MAX 8
+#define CATCH_UP_MS (15 * 1000LL)
+
+#define PAUSED_MESSAGE "sending paused after Salesforce's daily API " \
+	"limit was reached; `wc2sf replay` lifts the pause"
 
 struct sync {
 	const struct config *cfg;
@@ -48,6 +58,7 @@ struct attempt {
 	enum wc2sf_result result;
 	struct sf_outcome out;
 	char why[256];
+	bool held;		/* not sent: the daily-limit pause holds */
 };
 
 static int64_t
@@ -60,22 +71,39 @@ now_ms(void)
 }
 
 /*
- * The journal is opened lazily and reopened after a failure, so a worker
- * started while the disk was full recovers once it is not.
+ * The loud line for a journal that failed: what wc2sf was doing, for
+ * which event (0: none), and the journal's sentence (file and cause).
+ */
+static void
+log_journal(const char *event, int64_t id, const char *error)
+{
+	char quoted[1100];
+
+	log_error("event=%s id=%lld error=%s", event, (long long)id,
+	    log_quote(quoted, sizeof(quoted), error));
+}
+
+/*
+ * The journal is opened lazily and again on the next request after a
+ * failed open, so a worker started while the file was read-only or the
+ * disk full recovers once it is not. Once open it stays open until
+ * sync_close(): what keeps its state in the journal (the shared token
+ * store) is attached here, right after the open, and may keep the
+ * pointer.
  */
 static struct journal *
 sync_journal(struct sync *s)
 {
+	if (s->journal != NULL)
+		return s->journal;
+	s->journal = journal_open(s->cfg->store_path, s->journal_err,
+	    sizeof(s->journal_err));
 	if (s->journal == NULL) {
-		s->journal = journal_open(s->cfg->store_path, s->journal_err,
-		    sizeof(s->journal_err));
-		if (s->journal == NULL)
-			log_error("event=journal_open path=%s error=\"%s\"",
-			    s->cfg->store_path, s->journal_err);
-		else
-			journal_set_claim_ttl(s->journal,
-			    ((int64_t)s->cfg->timeout + 60) * 1000);
+		log_journal("journal_open", 0, s->journal_err);
+		return NULL;
 	}
+	journal_set_claim_ttl(s->journal,
+	    ((int64_t)s->cfg->timeout + 60) * 1000);
 	return s->journal;
 }
 
@@ -117,10 +145,11 @@ sync_close(struct sync *s)
 {
 	if (s == NULL)
 		return;
-	if (s->journal != NULL)
-		journal_close(s->journal);
+	/* The session may borrow the journal (token store): it goes first. */
 	if (s->sf != NULL)
 		sf_close(s->sf);
+	if (s->journal != NULL)
+		journal_close(s->journal);
 	if (s->key != NULL) {
 		explicit_bzero(s->key, s->keylen);
 		free(s->key);
@@ -170,28 +199,89 @@ backoff_ms(int attempts)
 	return delay - delay / 5 + (int64_t)(random() % (delay / 5 * 2 + 1));
 }
 
+/*
+ * Whether Salesforce has the record of a product or registered customer
+ * an order names: a journal that cannot tell says no, and the order
+ * then carries what the record needs.
+ */
 static bool
-product_known(void *ctx, const char *key)
+resource_known(struct sync *s, const char *resource, const char *key)
 {
-	struct sync *s = ctx;
 	bool known = false;
 
 	if (s->journal == NULL ||
-	    journal_product_synced(s->journal, key, &known) != 0)
+	    journal_resource_known(s->journal, resource, key, &known) != 0)
 		return false;
 	return known;
 }
 
 static bool
-paused(struct sync *s, int64_t now)
+product_known(void *ctx, const char *key)
+{
+	return resource_known(ctx, "product", key);
+}
+
+static bool
+customer_known(void *ctx, const char *key)
+{
+	return resource_known(ctx, "customer", key);
+}
+
+int
+sync_pause_until(struct journal *j, int64_t *until_ms)
 {
 	char value[32];
 	bool found = false;
 
-	if (journal_kv_get(s->journal, KV_PAUSE_UNTIL, value, sizeof(value),
-	    &found) != 0 || !found)
-		return false;
-	return strtoll(value, NULL, 10) > now;
+	*until_ms = 0;
+	if (journal_kv_get(j, SYNC_PAUSE_KEY, value, sizeof(value),
+	    &found) != 0)
+		return -1;
+	if (found)
+		*until_ms = strtoll(value, NULL, 10);
+	return 0;
+}
+
+/* The daily-limit pause holds at now (a journal that fails: no pause). */
+static bool
+paused(struct sync *s, int64_t now)
+{
+	int64_t until;
+
+	return sync_pause_until(s->journal, &until) == 0 && until > now;
+}
+
+/*
+ * End the pause: a person replayed (the limit was raised or has reset),
+ * or Salesforce took a write again. Says so once in the log.
+ */
+static void
+pause_lift(struct sync *s, const char *why)
+{
+	int64_t until;
+
+	if (sync_pause_until(s->journal, &until) != 0 || until == 0)
+		return;
+	if (journal_kv_set(s->journal, SYNC_PAUSE_KEY, NULL) != 0) {
+		log_journal("pause_lift", 0, journal_error(s->journal));
+		return;
+	}
+	log_warn("event=pause_lifted by=%s was_until_ms=%lld", why,
+	    (long long)until);
+}
+
+/* Start the pause after Salesforce said its daily limit is used up. */
+static void
+pause_start(struct sync *s, int64_t until)
+{
+	char value[32];
+
+	snprintf(value, sizeof(value), "%lld", (long long)until);
+	if (journal_kv_set(s->journal, SYNC_PAUSE_KEY, value) != 0)
+		log_journal("pause", 0, journal_error(s->journal));
+	else
+		log_error("event=paused reason=daily_api_limit until_ms=%lld",
+		    (long long)until);
 }
 
 /*
@@ -220,6 +310,7 @@ send_event(struct sync *s, const struct journal_event *ev,
 	opt.state_picklists = s->cfg->state_picklists;
 	opt.sync_statuses = (const char *const *)s->cfg->sync_statuses;
 	opt.product_known = product_known;
+	opt.customer_known = customer_known;
 	opt.ctx = s;
 	if (ev->resource_id[0] != '\0' &&
 	    journal_last_synced_body(s->journal, ev->resource,
@@ -227,24 +318,28 @@ send_event(struct sync *s, const struct journal_event *ev,
 		prev = parse_body(prev_body, prev_len);
 	a->result = map_build_since(ev->topic, body, prev, &opt, &plan,
 	    a->why, sizeof(a->why));
-	if (a->result == WC2SF_OK) {
-		if (paused(s, now)) {
-			a->result = WC2SF_SF_UNAVAILABLE;
-			snprintf(a->out.code, sizeof(a->out.code),
-			    "REQUEST_LIMIT_EXCEEDED");
-			snprintf(a->out.message, sizeof(a->out.message),
-			    "sending paused after Salesforce's daily API "
-			    "limit was reached");
-		} else {
-			a->result = sf_execute(s->sf, &plan, &a->out);
-		}
+	if (a->result == WC2SF_OK && paused(s, now)) {
+		/* Nothing was sent: no attempt to count. */
+		a->result = WC2SF_SF_UNAVAILABLE;
+		a->held = true;
+		snprintf(a->out.code, sizeof(a->out.code),
+		    "REQUEST_LIMIT_EXCEEDED");
+		snprintf(a->out.message, sizeof(a->out.message), "%s",
+		    PAUSED_MESSAGE);
+		if (journal_release(s->journal, ev->id) != 0)
+			log_journal("journal_release", ev->id,
+			    journal_error(s->journal));
+		goto out;
 	}
+	if (a->result == WC2SF_OK)
+		a->result = sf_execute(s->sf, &plan, &a->out);
 	switch (a->result) {
 	case WC2SF_OK:
 		state = JOURNAL_SYNCED;
 		if (a->out.ids != NULL)
 			ids = json_object_to_json_string_ext(a->out.ids,
 			    JSON_C_TO_STRING_PLAIN);
+		pause_lift(s, "salesforce_accepted");
 		break;
 	case WC2SF_IGNORED:
 		state = JOURNAL_IGNORED;
@@ -255,11 +350,7 @@ send_event(struct sync *s, const struct journal_event *ev,
 		state = JOURNAL_PENDING;
 		next = now + backoff_ms(ev->attempts + 1);
 		if (a->out.daily_limit) {
-			char until[32];
-
-			snprintf(until, sizeof(until), "%lld",
-			    (long long)(now + DAILY_LIMIT_PAUSE_MS));
-			journal_kv_set(s->journal, KV_PAUSE_UNTIL, until);
+			pause_start(s, now + DAILY_LIMIT_PAUSE_MS);
 			next = now + DAILY_LIMIT_PAUSE_MS;
 		}
 		break;
@@ -273,8 +364,9 @@ send_event(struct sync *s, const struct journal_event *ev,
 		snprintf(a->out.message, sizeof(a->out.message), "%s", a->why);
 	if (journal_finish(s->journal, ev->id, state, next, a->out.code,
 	    a->out.message, ids) != 0)
-		log_error("event=journal_finish id=%lld error=\"%s\"",
-		    (long long)ev->id, journal_error(s->journal));
+		log_journal("journal_finish", ev->id,
+		    journal_error(s->journal));
+out:
 	map_plan_free(&plan);
 	json_object_put(prev);
 	free(prev_body);
@@ -409,6 +501,124 @@ sync_precheck(struct sync *s, const struct webhook_request *req,
 	return WC2SF_OK;
 }
 
+/* Salesforce could not take it now; the event stays pending. */
+static bool
+unavailable(enum wc2sf_result r)
+{
+	return r == WC2SF_SF_UNAVAILABLE || r == WC2SF_SF_AUTH ||
+	    r == WC2SF_NO_MEMORY;
+}
+
+/*
+ * Send one claimed event: body is its parsed body, or NULL to parse the
+ * journaled bytes (a body that no longer parses is a dead letter).
+ */
+static void
+send_claimed(struct sync *s, const struct journal_event *ev,
+    struct json_object *body, struct attempt *a)
+{
+	struct json_object *parsed = NULL;
+
+	if (body == NULL)
+		body = parsed = parse_body(ev->body, ev->body_len);
+	if (body == NULL) {
+		memset(a, 0, sizeof(*a));
+		a->result = WC2SF_BAD_PAYLOAD;
+		snprintf(a->why, sizeof(a->why), "journaled body is not a "
+		    "JSON object");
+		if (journal_finish(s->journal, ev->id, JOURNAL_DEAD, 0, "",
+		    a->why, "") != 0)
+			log_journal("journal_finish", ev->id,
+			    journal_error(s->journal));
+		return;
+	}
+	send_event(s, ev, body, a);
+	json_object_put(parsed);
+}
+
+/*
+ * Send one claimed event from the journal again; returns its result.
+ * held (may be NULL) tells whether the daily-limit pause kept it back.
+ */
+static enum wc2sf_result
+resend(struct sync *s, struct journal_event *ev, bool *held)
+{
+	struct attempt a;
+	enum wc2sf_result r;
+	char topic[96], code[80];
+
+	send_claimed(s, ev, NULL, &a);
+	log_at(a.result == WC2SF_OK || a.result == WC2SF_IGNORED ?
+	    LOG_LEVEL_INFO : LOG_LEVEL_WARN,
+	    "event=retry id=%lld topic=%s result=%s attempts=%d sf_ms=%ld "
+	    "sf_code=%s", (long long)ev->id, log_quote(topic, sizeof(topic),
+	    ev->topic), wc2sf_result_name(a.result), ev->attempts +
+	    (a.held ? 0 : 1), a.out.sf_ms, log_quote(code, sizeof(code),
+	    a.out.code[0] != '\0' ? a.out.code : NULL));
+	r = a.result;
+	if (held != NULL)
+		*held = a.held;
+	sf_outcome_clear(&a.out);
+	return r;
+}
+
+/*
+ * Send event id after any older pending version of its resource, so a
+ * resource's versions reach Salesforce in the order they came: the live
+ * path and `replay --id`. Older ones go whatever their backoff, at most
+ * CATCH_UP_MAX of them, and the first Salesforce cannot take ends it
+ * (sending a newer version over it would leave Salesforce with a state
+ * WooCommerce never had, for instance a delete before the create).
+ * body is id's parsed body, or NULL to parse the journaled one. True
+ * with *a filled when id itself was sent. False when it was not, with a
+ * sentence in *why: another worker holds the resource, an older version
+ * failed, or id is no longer pending.
+ */
+static bool
+send_in_order(struct sync *s, int64_t id, struct json_object *body,
+    struct attempt *a, const char **why)
+{
+	struct journal_event ev;
+	enum wc2sf_result r;
+	int64_t deadline = now_ms() + CATCH_UP_MS;
+	bool found, held = false;
+	int n;
+
+	for (n = 0; n <= CATCH_UP_MAX && now_ms() < deadline; n++) {
+		memset(&ev, 0, sizeof(ev));
+		if (journal_claim_first(s->journal, id, &ev, &found) != 0) {
+			log_journal("journal_claim", id,
+			    journal_error(s->journal));
+			*why = "the journal cannot be read; the event is kept";
+			return false;
+		}
+		if (!found) {
+			*why = "another worker is sending this resource; this "
+			    "version follows in order";
+			return false;
+		}
+		if (ev.id == id) {
+			send_claimed(s, &ev, body, a);
+			journal_event_clear(&ev);
+			return true;
+		}
+		r = resend(s, &ev, &held);
+		journal_event_clear(&ev);
+		if (held) {
+			*why = PAUSED_MESSAGE;
+			return false;
+		}
+		if (unavailable(r)) {
+			*why = "an older version of this resource could not "
+			    "be sent yet; this one follows it";
+			return false;
+		}
+	}
+	*why = "older versions of this resource go first; the rest follow "
+	    "after the reply";
+	return false;
+}
+
 void
 sync_handle(struct sync *s, const struct webhook_request *req,
     struct sync_reply *reply)
@@ -422,7 +632,7 @@ sync_handle(struct sync *s, const struct webhook_request *req,
 	char id[64] = "", modified[32] = "", resource[32], topic[128];
 	const char *dot;
 	int64_t started = now_ms();
-	bool claimed = false, sent = false;
+	bool sent = false;
 
 	memset(&ev, 0, sizeof(ev));
 	memset(&a, 0, sizeof(a));
@@ -462,8 +672,7 @@ sync_handle(struct sync *s, const struct webhook_request *req,
 	ev.received_ms = started;
 	ev.body_len = req->body_len;
 	if (journal_record(j, &ev) != 0) {
-		log_error("event=journal_record error=\"%s\"",
-		    journal_error(j));
+		log_journal("journal_record", 0, journal_error(j));
 		r = WC2SF_JOURNAL_FAILED;
 		error = "the journal cannot be written";
 		goto out;
@@ -476,12 +685,11 @@ sync_handle(struct sync *s, const struct webhook_request *req,
 		r = WC2SF_STALE;
 		goto out;
 	}
-	if (journal_claim(j, ev.id, &claimed) != 0 || !claimed) {
-		/* Someone else holds it: it stays journaled for them. */
+	if (!send_in_order(s, ev.id, body, &a, &error)) {
+		/* It stays journaled for the drain or whoever holds it. */
 		r = WC2SF_QUEUED;
 		goto out;
 	}
-	send_event(s, &ev, body, &a);
 	sent = true;
 	r = reply_result(a.result);
 	if (a.result != WC2SF_OK)
@@ -509,6 +717,7 @@ tally(struct sync_stats *st, enum wc2sf_result r)
 		return false;
 	case WC2SF_SF_UNAVAILABLE:
 	case WC2SF_SF_AUTH:
+	case WC2SF_NO_MEMORY:
 		st->queued++;
 		return true;
 	default:
@@ -517,34 +726,12 @@ tally(struct sync_stats *st, enum wc2sf_result r)
 	}
 }
 
-/* Send one claimed event from the journal; returns its result. */
-static enum wc2sf_result
-resend(struct sync *s, struct journal_event *ev)
-{
-	struct json_object *body;
-	struct attempt a;
-	enum wc2sf_result r;
-
-	body = parse_body(ev->body, ev->body_len);
-	if (body == NULL) {
-		journal_finish(s->journal, ev->id, JOURNAL_DEAD, 0, "",
-		    "journaled body is not a JSON object", "");
-		return WC2SF_BAD_PAYLOAD;
-	}
-	send_event(s, ev, body, &a);
-	log_info("event=retry id=%lld topic=%s result=%s attempts=%d "
-	    "sf_ms=%ld", (long long)ev->id, ev->topic,
-	    wc2sf_result_name(a.result), ev->attempts + 1, a.out.sf_ms);
-	r = a.result;
-	sf_outcome_clear(&a.out);
-	json_object_put(body);
-	return r;
-}
-
 /*
  * Send due events until none is left, the time is up, or Salesforce
- * turns out to be unavailable. With all, every pending event is due
- * whatever its backoff (replay).
+ * turns out to be unavailable. With all (replay), every pending event is
+ * due whatever its backoff, and the daily-limit pause is lifted first: a
+ * person replaying says the limit has reset or was raised. Without it
+ * (a worker's drain, `replay --due` from cron), the pause holds.
  */
 static int
 drain(struct sync *s, double seconds, bool all, struct sync_stats *stats)
@@ -559,21 +746,26 @@ drain(struct sync *s, double seconds, bool all, struct sync_stats *stats)
 	memset(st, 0, sizeof(*st));
 	if (sync_journal(s) == NULL)
 		return -1;
+	if (all)
+		pause_lift(s, "replay");
 	while (now_ms() < deadline) {
-		if (!all && paused(s, now_ms()))
+		if (paused(s, now_ms())) {
+			st->paused = true;
+			st->stopped = true;
 			break;
+		}
 		memset(&ev, 0, sizeof(ev));
 		found = false;
 		if (journal_claim_next(s->journal, all, &ev, &found) != 0) {
-			log_error("event=drain error=\"%s\"",
-			    journal_error(s->journal));
+			log_journal("drain", 0, journal_error(s->journal));
 			return -1;
 		}
 		if (!found)
 			break;
 		handled++;
-		if (tally(st, resend(s, &ev))) {
+		if (tally(st, resend(s, &ev, NULL))) {
 			st->stopped = true;
+			st->paused = paused(s, now_ms());
 			journal_event_clear(&ev);
 			break;
 		}
@@ -598,22 +790,34 @@ int
 sync_replay_one(struct sync *s, int64_t id, enum wc2sf_result *result)
 {
 	struct journal_event ev;
-	bool claimed = false, found = false;
+	struct attempt a;
+	const char *why = NULL;
+	char quoted[300];
+	bool found = false;
 
 	*result = WC2SF_INTERNAL;
 	if (sync_journal(s) == NULL)
 		return -1;
-	if (journal_claim(s->journal, id, &claimed) != 0)
-		return -1;
-	if (!claimed)
-		return 0;
 	memset(&ev, 0, sizeof(ev));
-	if (journal_get(s->journal, id, &ev, &found) != 0 || !found) {
-		journal_release(s->journal, id);
-		journal_event_clear(&ev);
+	if (journal_get(s->journal, id, &ev, &found) != 0)
 		return -1;
+	if (!found || ev.state != JOURNAL_PENDING)
+		goto out;
+	pause_lift(s, "replay");
+	memset(&a, 0, sizeof(a));
+	if (send_in_order(s, id, NULL, &a, &why)) {
+		*result = a.result;
+		log_info("event=retry id=%lld topic=%s result=%s by=replay "
+		    "sf_ms=%ld", (long long)id, ev.topic,
+		    wc2sf_result_name(a.result), a.out.sf_ms);
+	} else {
+		*result = WC2SF_QUEUED;
+		log_warn("event=retry id=%lld result=queued by=replay "
+		    "error=%s", (long long)id, log_quote(quoted,
+		    sizeof(quoted), why));
 	}
-	*result = resend(s, &ev);
+	sf_outcome_clear(&a.out);
+out:
 	journal_event_clear(&ev);
 	return 0;
 }

@@ -139,6 +139,10 @@ class FakeSalesforce:
         """Forget records (but the standard price book), requests, tokens
         and knobs."""
         with self.lock:
+            fresh = schema.build(self.args.state_picklists)
+            self.objects.clear()
+            self.objects.update(fresh)
+            self.store.prefixes = schema.by_prefix(self.objects)
             self.store.reset()
             self.oauth.reset()
             self.requests = []
@@ -151,6 +155,8 @@ class FakeSalesforce:
             self.drop_after_commit = 0
             self.token_failure = None
             self.auth_error = "INVALID_SESSION_ID"
+            self.dropped_fields = []
+            self.changed_attrs = {}
 
     def limits(self):
         return self.api_usage, self.api_limit
@@ -298,7 +304,10 @@ class FakeSalesforce:
                 "rotate_refresh_tokens": self.oauth.rotate,
                 "api_limit": self.api_limit, "api_usage": self.api_usage,
                 "auth_error": self.auth_error,
-                "cc_wrong_host": self.oauth.cc_wrong_host}
+                "cc_wrong_host": self.oauth.cc_wrong_host,
+                "drop_field": list(self.dropped_fields),
+                "field_attrs": dict(self.changed_attrs),
+                "standard_pricebook_active": self.standard_book_state()}
 
     def set_knobs(self, knobs):
         """Apply {"knob": value, ...}; unknown knobs are an error so a
@@ -317,6 +326,10 @@ class FakeSalesforce:
             "token_fail": self.knob_token_fail,
             "auth_error": self.knob_auth_error,
             "cc_wrong_host": self.knob_cc_wrong_host,
+            "drop_field": self.knob_drop_field,
+            "field_attrs": self.knob_field_attrs,
+            "standard_pricebook_active": self.knob_standard_active,
+            "delete_standard_pricebook": self.knob_delete_standard,
         }
         unknown = [k for k in knobs if k not in setters]
         if unknown:
@@ -378,6 +391,59 @@ class FakeSalesforce:
 
     def knob_cc_wrong_host(self, value):
         self.oauth.cc_wrong_host = bool(value)
+
+    def schema_field(self, dotted):
+        """"Account.WC_Customer_Id__c" -> (SObject, Field); ValueError
+        when either is unknown."""
+        if not isinstance(dotted, str) or dotted.count(".") != 1:
+            raise ValueError(f"expected Object.Field, got {dotted!r}")
+        type_name, field_name = dotted.split(".")
+        sobj = self.store.sobject(type_name)
+        field = sobj.field(field_name) if sobj is not None else None
+        if field is None:
+            raise ValueError(f"no field {dotted}")
+        return sobj, field
+
+    def knob_drop_field(self, value):
+        """The field leaves the schema: describe no longer lists it and
+        any write naming it fails with INVALID_FIELD. A list drops
+        several; /__fake/reset brings them back."""
+        names = value if isinstance(value, list) else [value]
+        for dotted in names:
+            sobj, field = self.schema_field(dotted)
+            sobj.drop(field.name)
+            self.dropped_fields.append(f"{sobj.name}.{field.name}")
+
+    def knob_field_attrs(self, value):
+        """{"Order.WC_Order_Id__c": {"externalId": false, ...}}: what
+        describe shows and how writes treat the field."""
+        if not isinstance(value, dict):
+            raise ValueError("field_attrs must be an object")
+        for dotted, attrs in value.items():
+            if not isinstance(attrs, dict):
+                raise ValueError(f"field_attrs[{dotted}] must be an "
+                                 "object")
+            sobj, field = self.schema_field(dotted)
+            field.set_attrs(attrs)
+            key = f"{sobj.name}.{field.name}"
+            self.changed_attrs[key] = dict(self.changed_attrs.get(key, {}),
+                                           **attrs)
+
+    def standard_book_state(self):
+        book = self.store.standard_pricebook()
+        return None if book is None else bool(book.get("IsActive"))
+
+    def knob_standard_active(self, value):
+        book = self.store.standard_pricebook()
+        if book is None:
+            raise ValueError("the standard price book was deleted")
+        book["IsActive"] = bool(value)
+
+    def knob_delete_standard(self, value):
+        """An org whose standard price book cannot be seen: the book and
+        its entries are gone (Salesforce itself never allows this)."""
+        if value:
+            self.store.drop_standard_pricebook()
 
 
 def parse_body(body, content_type):

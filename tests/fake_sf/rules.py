@@ -132,6 +132,18 @@ def entry_before_delete(store, sobj, rec):
 
 # --- Order and OrderItem (§5.3) ---------------------------------------------
 
+def check_book_active(store, rec, values):
+    """An order cannot be put in an inactive price book. UNCONFIRMED
+    wording (the reference only says to check IsActive, §5.2)."""
+    if "Pricebook2Id" not in values or rec.get("Pricebook2Id") is None:
+        return
+    book = store.live["Pricebook2"].get(rec["Pricebook2Id"])
+    if book is not None and not book.get("IsActive"):
+        raise E.field_integrity(
+            "field integrity exception: Pricebook2Id (the price book is "
+            "inactive)", ["Pricebook2Id"])
+
+
 def order_before_insert(store, sobj, rec):
     """On create the status must be Draft (§5.3). UNCONFIRMED wording."""
     if rec.get("Status") != "Draft":
@@ -139,6 +151,7 @@ def order_before_insert(store, sobj, rec):
             "A new order must have a Draft status; activate it with a "
             "later update.", ["Status"])
     check_addresses(sobj, rec, rec)
+    check_book_active(store, rec, rec)
     rec["StatusCode"] = "Draft"
     rec["OrderNumber"] = f"{store.next_number('OrderNumber') + 99:08d}"
     rec["TotalAmount"] = Decimal("0.00")
@@ -149,6 +162,8 @@ def order_before_update(store, sobj, old, new, values):
     there are products; activation changes Status and nothing else
     (UNCONFIRMED wording for the last two)."""
     check_addresses(sobj, new, values)
+    if values.get("Pricebook2Id") != old.get("Pricebook2Id"):
+        check_book_active(store, new, values)
     was_draft = old.get("StatusCode") == "Draft"
     if "AccountId" in values and values["AccountId"] != old.get("AccountId") \
             and not was_draft:

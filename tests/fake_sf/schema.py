@@ -53,7 +53,8 @@ class Field:
                  createable=True, updateable=True, external_id=False,
                  unique=False, case_sensitive=False, id_lookup=False,
                  reference_to=None, relationship=None, precision=0,
-                 scale=0, picklist=None, restricted=False, default=None):
+                 scale=0, picklist=None, restricted=False, default=None,
+                 nillable=None):
         self.name = name
         self.type = type
         self.length = length
@@ -73,10 +74,39 @@ class Field:
         self.restricted = restricted
         self.default = default
         self.custom = name.endswith("__c")
+        # None: derived; system fields that are always set say False
+        self.nillable_override = nillable
 
     @property
     def nillable(self):
-        return not self.required and self.type != "boolean"
+        if self.nillable_override is not None:
+            return self.nillable_override
+        return not self.required and self.type not in ("boolean", "id")
+
+    # describe's name for each attribute a knob may change
+    ATTRS = {"externalId": "external_id", "unique": "unique",
+             "caseSensitive": "case_sensitive", "idLookup": "id_lookup",
+             "createable": "createable", "updateable": "updateable",
+             "length": "length", "label": "label"}
+
+    def set_attrs(self, attrs):
+        """Change attributes by their describe names; an external ID
+        field that stops being one also stops being an upsert key unless
+        idLookup is given too. nillable false makes the field required."""
+        for key, value in attrs.items():
+            if key == "nillable":
+                self.required = not bool(value)
+                self.nillable_override = None
+                continue
+            if key not in self.ATTRS:
+                raise ValueError(f"field attribute {key!r} cannot be set")
+            if key == "length":
+                value = int(value)
+            elif key != "label":
+                value = bool(value)
+            setattr(self, self.ATTRS[key], value)
+        if "externalId" in attrs and "idLookup" not in attrs:
+            self.id_lookup = self.external_id
 
     def describe(self):
         """The field as GET .../describe shows it."""
@@ -88,7 +118,8 @@ class Field:
             "caseSensitive": self.case_sensitive,
             "idLookup": self.id_lookup, "nillable": self.nillable,
             "createable": self.createable, "updateable": self.updateable,
-            "defaultedOnCreate": self.default is not None,
+            "defaultedOnCreate": self.default is not None
+            or self.nillable_override is False,
             "referenceTo": [self.reference_to] if self.reference_to else [],
             "relationshipName": self.relationship,
             "restrictedPicklist": self.restricted,
@@ -183,19 +214,25 @@ def ext_id(name, length, case_sensitive=True):
 
 
 def system_fields(owner=True):
+    """The audit fields Salesforce always sets: never null, as describe
+    says (nillable false)."""
+    always = {"nillable": False}
     fields = [
         readonly(Field("Id", "id", 18, label="Record ID", id_lookup=True)),
         readonly(checkbox("IsDeleted", label="Deleted")),
-        readonly(datetime("CreatedDate", label="Created Date")),
+        readonly(datetime("CreatedDate", label="Created Date", **always)),
         readonly(ref("CreatedById", "User", "CreatedBy",
-                     label="Created By ID")),
-        readonly(datetime("LastModifiedDate", label="Last Modified Date")),
+                     label="Created By ID", **always)),
+        readonly(datetime("LastModifiedDate", label="Last Modified Date",
+                          **always)),
         readonly(ref("LastModifiedById", "User", "LastModifiedBy",
-                     label="Last Modified By ID")),
-        readonly(datetime("SystemModstamp", label="System Modstamp")),
+                     label="Last Modified By ID", **always)),
+        readonly(datetime("SystemModstamp", label="System Modstamp",
+                          **always)),
     ]
     if owner:
-        fields.append(ref("OwnerId", "User", "Owner", label="Owner ID"))
+        fields.append(ref("OwnerId", "User", "Owner", label="Owner ID",
+                          **always))
     return fields
 
 
@@ -245,6 +282,18 @@ class SObject:
 
     def field(self, name):
         return self._by_name.get(name.lower())
+
+    def drop(self, name):
+        """Remove a field, as if the org never had it (a knob); False
+        when there is no such field."""
+        field = self.field(name)
+        if field is None:
+            return False
+        self.fields = [f for f in self.fields if f is not field]
+        self._by_name.pop(field.name.lower(), None)
+        if field.relationship:
+            self._by_relationship.pop(field.relationship.lower(), None)
+        return True
 
     def relationship(self, name):
         return self._by_relationship.get(name.lower())

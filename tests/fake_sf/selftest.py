@@ -817,6 +817,107 @@ class Knobs(FakeTest):
         self.assertEqual(status, 400)
 
 
+class SchemaKnobs(FakeTest):
+    """Knobs that change the org's schema and price book, for the tests
+    of `wc2sf check`; /__fake/reset undoes them."""
+
+    DESCRIBED = ("name", "type", "length", "externalId", "unique",
+                 "caseSensitive", "nillable", "createable", "updateable")
+
+    def field(self, sobject, name):
+        status, _, body = self.api("GET", f"/sobjects/{sobject}/describe")
+        self.assertEqual(status, 200, body)
+        for f in body["fields"]:
+            for key in self.DESCRIBED:
+                self.assertIn(key, f, f["name"])
+        found = [f for f in body["fields"] if f["name"] == name]
+        return found[0] if found else None
+
+    def test_describe_attributes(self):
+        key = self.field("Order", "WC_Order_Id__c")
+        self.assertEqual(
+            {k: key[k] for k in self.DESCRIBED},
+            {"name": "WC_Order_Id__c", "type": "string", "length": 64,
+             "externalId": True, "unique": True, "caseSensitive": True,
+             "nillable": True, "createable": True, "updateable": True})
+        self.assertEqual(self.field("Account", "Name")["nillable"], False)
+        ident = self.field("Account", "Id")
+        self.assertEqual((ident["type"], ident["createable"],
+                          ident["nillable"]), ("id", False, False))
+        guest = self.field("Contact", "WC_Guest_Email__c")
+        self.assertEqual((guest["unique"], guest["caseSensitive"]),
+                         (True, False))
+
+    def test_drop_field(self):
+        self.knobs(drop_field="Account.WC_Customer_Id__c")
+        self.assertIsNone(self.field("Account", "WC_Customer_Id__c"))
+        self.assertIsNotNone(self.field("Contact", "WC_Customer_Id__c"))
+        status, _, body = self.upsert("Account", "WC_Customer_Id__c",
+                                      [{"WC_Customer_Id__c": "1",
+                                        "Name": "A"}])
+        self.assertEqual(status, 404, body)
+        status, _, body = self.api("POST", "/sobjects/Account/",
+                                   {"Name": "A", "WC_Customer_Id__c": "1"})
+        self.assertEqual((status, self.error(body)[0]),
+                         (400, "INVALID_FIELD"))
+        status, _, knobs = request("GET", "/__fake/knobs")
+        self.assertEqual(knobs["drop_field"], ["Account.WC_Customer_Id__c"])
+        self.setUp()
+        self.assertIsNotNone(self.field("Account", "WC_Customer_Id__c"))
+        status, _, body = request("POST", "/__fake/knobs",
+                                  {"drop_field": "Account.Nope__c"})
+        self.assertEqual(status, 400)
+
+    def test_field_attrs(self):
+        self.knobs(field_attrs={"Order.WC_Order_Id__c": {
+            "externalId": False, "unique": False}})
+        key = self.field("Order", "WC_Order_Id__c")
+        self.assertEqual((key["externalId"], key["unique"],
+                          key["idLookup"]), (False, False, False))
+        status, _, body = self.upsert("Order", "WC_Order_Id__c", [])
+        self.assertEqual((status, self.error(body)[0]),
+                         (400, "INVALID_FIELD"))
+        self.knobs(field_attrs={"Account.WC_Customer_Id__c": {
+            "caseSensitive": False, "length": 10}})
+        key = self.field("Account", "WC_Customer_Id__c")
+        self.assertEqual((key["caseSensitive"], key["length"]), (False, 10))
+        status, _, body = self.api("POST", "/sobjects/Account/",
+                                   {"Name": "A",
+                                    "WC_Customer_Id__c": "x" * 11})
+        self.assertEqual(self.error(body)[0], "STRING_TOO_LONG")
+        self.setUp()
+        key = self.field("Order", "WC_Order_Id__c")
+        self.assertEqual((key["externalId"], key["unique"]), (True, True))
+        status, _, body = request("POST", "/__fake/knobs", {
+            "field_attrs": {"Order.WC_Order_Id__c": {"color": "red"}}})
+        self.assertEqual(status, 400)
+
+    def test_standard_pricebook_knobs(self):
+        q = "/query?q=" + urllib.parse.quote(
+            "SELECT Id, IsActive FROM Pricebook2 WHERE IsStandard = true")
+        self.knobs(standard_pricebook_active=False)
+        _, _, body = self.api("GET", q)
+        self.assertEqual(body["records"][0]["IsActive"], False)
+        book = body["records"][0]["Id"]
+        self.upsert("Account", "WC_Customer_Id__c",
+                    [{"WC_Customer_Id__c": "1", "Name": "A"}])
+        status, _, body = self.api("POST", "/sobjects/Order/", {
+            "Account": {"WC_Customer_Id__c": "1"}, "Status": "Draft",
+            "EffectiveDate": "2026-01-02", "Pricebook2Id": book})
+        self.assertEqual((status, self.error(body)[0]),
+                         (400, "FIELD_INTEGRITY_EXCEPTION"))
+        self.knobs(standard_pricebook_active=True)
+        self.product_with_price("7")
+        self.knobs(delete_standard_pricebook=True)
+        _, _, body = self.api("GET", q)
+        self.assertEqual(body["totalSize"], 0)
+        self.assertEqual(self.records("PricebookEntry"), [])
+        self.setUp()
+        _, _, body = self.api("GET", q)
+        self.assertEqual((body["totalSize"], body["records"][0]["IsActive"]),
+                         (1, True))
+
+
 class StatePicklists(unittest.TestCase):
     """§5.6 with --state-picklists: a second fake with the code fields."""
 

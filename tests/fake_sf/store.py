@@ -145,6 +145,20 @@ class Store:
                "IsStandard": True, "Description": None}
         self._store(self.objects["pricebook2"], rec)
 
+    def drop_standard_pricebook(self):
+        """For a knob: the standard price book and everything hanging on
+        it leave without the rules that normally forbid it."""
+        book = self.standard_pricebook()
+        if book is None:
+            return
+        for entry in self.children("PricebookEntry", "Pricebook2Id",
+                                   book["Id"]):
+            for item in self.children("OrderItem", "PricebookEntryId",
+                                      entry["Id"]):
+                self._bury(self.objects["orderitem"], item)
+            self._bury(self.objects["pricebookentry"], entry)
+        self._bury(self.objects["pricebook2"], book)
+
     def snapshot(self):
         return ({name: {i: dict(r) for i, r in recs.items()}
                  for name, recs in self.live.items()},

@@ -31,6 +31,7 @@ import json
 import os
 import pwd
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -70,6 +71,8 @@ CURL_DEFAULTS = ("User-Agent", "Accept", "Content-Type")
 
 START_TIMEOUT = 20.0
 STOP_TIMEOUT = 5.0
+# A worker under valgrind checks for leaks when it exits: give it time.
+WRAPPED_STOP_TIMEOUT = 60.0
 REQUEST_TIMEOUT = 60
 
 _live = set()
@@ -86,6 +89,47 @@ def repo_path(path):
 
 def build_dir():
     return repo_path(os.environ.get("WC2SF_BUILD") or "build")
+
+
+def wrap_prefix():
+    """
+    $WC2SF_WRAP split into words: a command that wc2sf.fcgi is started
+    under, FastCGI worker and CGI alike ("valgrind --error-exitcode=99
+    ..."); [] when unset. The command is looked up in PATH here, since
+    spawn-fcgi execs without a search.
+    """
+    words = shlex.split(os.environ.get("WC2SF_WRAP") or "")
+    if words and os.sep not in words[0]:
+        words[0] = tool(words[0])
+    return words
+
+
+# What a sanitizer or memcheck writes when it finds something. Each
+# worker's standard error is searched for these when its test ends.
+REPORT_PATTERNS = [
+    re.compile(rb"ERROR: AddressSanitizer"),
+    re.compile(rb"ERROR: LeakSanitizer"),
+    re.compile(rb"runtime error: "),
+    re.compile(rb"SUMMARY: UndefinedBehaviorSanitizer"),
+    re.compile(rb"==\d+== ERROR SUMMARY: [1-9]"),
+    re.compile(rb"==\d+== +definitely lost: [1-9]"),
+]
+# valgrind --error-exitcode as make check sets it.
+WRAP_ERROR_EXIT = 99
+
+
+def sanitizer_reports(path):
+    """The lines of path that show a sanitizer or memcheck finding."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return []
+    found = []
+    for line in data.splitlines():
+        if any(p.search(line) for p in REPORT_PATTERNS):
+            found.append(line.decode("utf-8", "replace"))
+    return found
 
 
 def shared_dir():
@@ -234,10 +278,12 @@ def _die_with_parent():
 class Process:
     """A child in its own process group, output to a file."""
 
-    def __init__(self, name, argv, log_path, env=None, cwd=None):
+    def __init__(self, name, argv, log_path, env=None, cwd=None,
+                 stop_timeout=STOP_TIMEOUT):
         self.name = name
         self.argv = argv
         self.log_path = log_path
+        self.stop_timeout = stop_timeout
         with open(log_path, "ab") as log:
             try:
                 self.popen = subprocess.Popen(
@@ -271,13 +317,14 @@ class Process:
             except ProcessLookupError:
                 pass
             try:
-                self.popen.wait(timeout=STOP_TIMEOUT)
-                wait_until(lambda: not _group_exists(pgid), STOP_TIMEOUT,
+                self.popen.wait(timeout=self.stop_timeout)
+                wait_until(lambda: not _group_exists(pgid),
+                           self.stop_timeout,
                            f"{self.name}'s process group to exit")
                 return
             except (subprocess.TimeoutExpired, HarnessError):
                 continue
-        self.popen.wait(timeout=STOP_TIMEOUT)
+        self.popen.wait(timeout=self.stop_timeout)
 
 
 def _group_exists(pgid):
@@ -393,6 +440,57 @@ def _recv_exactly(s, n):
     return data
 
 
+# What snapshot() compares: the sObjects wc2sf writes, and the fields of
+# theirs that differ between two runs that wrote the same data.
+SNAPSHOT_TYPES = ("Account", "Contact", "Product2", "PricebookEntry",
+                  "Order", "OrderItem")
+SNAPSHOT_VOLATILE = frozenset((
+    "Id", "CreatedDate", "CreatedById", "LastModifiedDate",
+    "LastModifiedById", "SystemModstamp", "OrderNumber",
+    "OrderItemNumber"))
+SNAPSHOT_KEYS = {
+    "Account": ("WC_Customer_Id__c", "WC_Guest_Email__c"),
+    "Contact": ("WC_Customer_Id__c", "WC_Guest_Email__c"),
+    "Product2": ("WC_Product_Id__c",),
+    "PricebookEntry": ("WC_Price_Key__c",),
+    "Order": ("WC_Order_Id__c",),
+    "OrderItem": ("WC_Line_Id__c",),
+}
+
+
+def _record_key(sobject, record):
+    """A record's external ID value, as "field=value"."""
+    for field in SNAPSHOT_KEYS.get(sobject, ()):
+        if record.get(field):
+            return f"{field}={record[field]}"
+    return f"Name={record.get('Name')}"
+
+
+def _pid_alive(pid):
+    """True while pid exists and is not a zombie."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _fixture_for_topic(topic):
+    """The first captured delivery of topic, e.g. 063-order_created."""
+    suffix = "-" + topic.replace(".", "_") + ".headers"
+    names = sorted(n for n in os.listdir(fixture_dir())
+                   if n.endswith(suffix))
+    if not names:
+        raise HarnessError(f"no captured delivery of {topic}")
+    return names[0][:-len(".headers")]
+
+
 class Harness:
     """
     One private environment. Options:
@@ -461,6 +559,7 @@ class Harness:
             return
         self._closed = True
         _live.discard(self)
+        self._stop_forked()
         for proc in (self.nginx, self.fcgi, self.fake):
             if proc is not None:
                 proc.stop()
@@ -571,13 +670,17 @@ class Harness:
         if not os.access(self.fcgi_bin, os.X_OK):
             raise HarnessError(f"{self.fcgi_bin} is not built "
                                "(run make all)")
+        wrap = wrap_prefix()
         if self.launcher == "spawn-fcgi":
             argv = [tool("spawn-fcgi"), "-n", "-s", self.socket_path,
-                    "-M", "0666", "--", self.fcgi_bin]
+                    "-M", "0666", "--"] + wrap + [self.fcgi_bin]
         else:
-            argv = [self.fcgi_bin, "--listen", "unix:" + self.socket_path]
+            argv = wrap + [self.fcgi_bin, "--listen",
+                           "unix:" + self.socket_path]
         self.fcgi = Process("wc2sf.fcgi", argv, self.path("fcgi.stderr"),
-                            env=self.wc2sf_env())
+                            env=self.wc2sf_env(),
+                            stop_timeout=WRAPPED_STOP_TIMEOUT if wrap
+                            else STOP_TIMEOUT)
 
         def ready():
             self.fcgi.check_alive()
@@ -795,7 +898,8 @@ class Harness:
         if not os.access(self.fcgi_bin, os.X_OK):
             raise HarnessError(f"{self.fcgi_bin} is not built")
         with open(self.path("cgi.stderr"), "ab") as err:
-            proc = subprocess.run([self.fcgi_bin], input=body or b"",
+            proc = subprocess.run(wrap_prefix() + [self.fcgi_bin],
+                                  input=body or b"",
                                   stdout=subprocess.PIPE, stderr=err,
                                   env=env, cwd=self.dir,
                                   timeout=REQUEST_TIMEOUT)
@@ -873,6 +977,262 @@ class Harness:
 
     def fcgi_alive(self):
         return self.fcgi is not None and self.fcgi.alive()
+
+    def worker_problems(self):
+        """
+        Stop nginx and the worker, then say what a sanitizer or memcheck
+        reported about wc2sf.fcgi (FastCGI worker and CGI runs): a list
+        of lines, empty when clean. Safe to call more than once; close()
+        still has to be called.
+        """
+        for proc in (self.nginx, self.fcgi):
+            if proc is not None:
+                proc.stop()
+        if not self.dir:
+            return []
+        problems = []
+        for name in ("fcgi.stderr", "cgi.stderr"):
+            problems += [f"{name}: {line}" for line in
+                         sanitizer_reports(self.path(name))]
+        if (self.fcgi is not None and wrap_prefix()
+                and self.fcgi.popen.returncode == WRAP_ERROR_EXIT):
+            problems.append(f"wc2sf.fcgi exited {WRAP_ERROR_EXIT} under "
+                            f"{wrap_prefix()[0]}")
+        return problems
+
+    # -- workers, faults and state (the journal tests) -------------------
+
+    def restart_fcgi(self, workers=1, user=None):
+        """
+        Stop the FastCGI worker(s) and start spawn-fcgi again on the same
+        socket: one worker in the foreground (-n, self.fcgi), or workers
+        children forked by spawn-fcgi (-F; their pids come from its -P
+        file and close() stops them). user (root only) runs them as that
+        user and its group (spawn-fcgi -u, -g). Returns the worker pids.
+        """
+        self.stop_fcgi()
+        argv = [tool("spawn-fcgi"), "-s", self.socket_path, "-M", "0666"]
+        if user is not None:
+            pw = pwd.getpwnam(user)
+            argv += ["-u", user, "-g", grp.getgrgid(pw.pw_gid).gr_name]
+        pidfile = self.path("spawn-fcgi.pid")
+        if workers == 1:
+            argv.append("-n")
+        else:
+            if os.path.exists(pidfile):
+                os.unlink(pidfile)
+            argv += ["-F", str(workers), "-P", pidfile]
+        argv += ["--"] + wrap_prefix() + [self.fcgi_bin]
+        self.fcgi = Process("wc2sf.fcgi", argv, self.path("fcgi.stderr"),
+                            env=self.wc2sf_env())
+        if workers > 1:
+            # spawn-fcgi forks the workers (each in its own session) and
+            # exits; they are found by the pids it wrote.
+            try:
+                status = self.fcgi.popen.wait(timeout=START_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                status = None
+            if status != 0:
+                raise HarnessError(f"spawn-fcgi -F {workers} failed "
+                                   f"({status}):\n"
+                                   f"{tail(self.path('fcgi.stderr'))}")
+            with open(pidfile) as f:
+                self._forked = [int(x) for x in f.read().split()]
+            if len(self._forked) != workers:
+                raise HarnessError(f"spawn-fcgi wrote {self._forked}")
+
+        def ready():
+            if workers == 1:
+                self.fcgi.check_alive()
+            return _fcgi_probe(self.socket_path)
+
+        wait_until(ready, START_TIMEOUT, "wc2sf.fcgi to accept")
+        return self.fcgi_pids()
+
+    def fcgi_pids(self):
+        """The pids of the live FastCGI workers this harness started."""
+        if getattr(self, "_forked", None):
+            return [p for p in self._forked if _pid_alive(p)]
+        if self.fcgi is not None and self.fcgi.alive():
+            return [self.fcgi.pid]
+        return []
+
+    def kill_fcgi(self, pid=None, sig=signal.SIGKILL):
+        """
+        Send sig (default SIGKILL) to one worker (default: the single
+        foreground one) and wait until the process is gone.
+        """
+        if pid is None:
+            pid = self.fcgi.pid
+        os.kill(pid, sig)
+        if self.fcgi is not None and pid == self.fcgi.pid:
+            self.fcgi.popen.wait(timeout=STOP_TIMEOUT)
+        else:
+            wait_until(lambda: not _pid_alive(pid), STOP_TIMEOUT,
+                       f"worker {pid} to exit")
+
+    def stop_fcgi(self):
+        """Stop the foreground worker and any forked ones."""
+        self._stop_forked()
+        if self.fcgi is not None:
+            self.fcgi.stop()
+
+    def _stop_forked(self):
+        pids, self._forked = getattr(self, "_forked", None) or [], []
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            for pid in pids:
+                try:
+                    os.kill(pid, sig)
+                except ProcessLookupError:
+                    pass
+            try:
+                wait_until(lambda: not any(_pid_alive(p) for p in pids),
+                           STOP_TIMEOUT, "forked workers to exit")
+                return
+            except HarnessError:
+                continue
+
+    def stop_fake(self):
+        """Stop the fake Salesforce: its port refuses connections."""
+        self.fake.stop()
+
+    def restart_fake(self):
+        """
+        Start the fake Salesforce again on the port it had, empty (no
+        records, tokens or knobs), as after a restart of the real one.
+        """
+        port = int(self.fake_url.rsplit(":", 1)[1])
+        log = self.path("fake_sf.log")
+        offset = os.path.getsize(log) if os.path.exists(log) else 0
+        self.fake = Process(
+            "fake Salesforce",
+            [sys.executable, FAKE_SF, "--port", str(port),
+             "--cert", os.path.join(self.ca, "server.pem"),
+             "--key", os.path.join(self.ca, "server.key")], log,
+            env=dict(os.environ, PYTHONUNBUFFERED="1"))
+
+        def ready():
+            self.fake.check_alive()
+            with open(log, "rb") as f:
+                f.seek(offset)
+                return b"fake_sf ready on" in f.read()
+
+        wait_until(ready, START_TIMEOUT, "the fake Salesforce again")
+
+    def rewrite_config(self, config):
+        """
+        Merge config ({section: {key: value}}; None removes a key) into
+        this environment's settings and write wc2sf.conf again. Running
+        workers keep what they read until restart_fcgi().
+        """
+        merged = {s: dict(k) for s, k in self.config_overrides.items()}
+        for section, keys in config.items():
+            merged.setdefault(section, {}).update(keys)
+        self.config_overrides = merged
+        self._write_config()
+
+    def cli(self, *args):
+        """
+        Run the wc2sf command with this environment's configuration;
+        returns the CompletedProcess, output as text.
+        """
+        argv = [os.path.join(self.build, "wc2sf"), "-c",
+                self.config_path] + [str(a) for a in args]
+        return subprocess.run(argv, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True,
+                              env=self.wc2sf_env(), cwd=self.dir,
+                              timeout=REQUEST_TIMEOUT * 4)
+
+    def journal(self, writable=False):
+        """
+        An sqlite3 connection to wc2sf's journal, read-only unless
+        writable (for a test that must move its clock, say).
+        """
+        import sqlite3
+        store = self.config_overrides.get("store", {})
+        path = store.get("path") or self.path("wc2sf.db")
+        mode = "rw" if writable else "ro"
+        return sqlite3.connect(f"file:{path}?mode={mode}", uri=True,
+                               timeout=10)
+
+    def webhook_headers(self, topic, body, template=None):
+        """
+        WooCommerce's headers for a delivery of body under topic ("order.
+        updated"), from a captured delivery's (template, else the first
+        fixture of that topic), with a fresh signature and Delivery-ID.
+        """
+        if template is None:
+            template = _fixture_for_topic(topic)
+        fixture = Fixture(template)
+        resource, event = topic.split(".", 1)
+        fresh = {"x-wc-webhook-topic": topic,
+                 "x-wc-webhook-resource": resource,
+                 "x-wc-webhook-event": event,
+                 "x-wc-webhook-signature": sign(body),
+                 "x-wc-webhook-delivery-id": os.urandom(16).hex()}
+        return [(n, fresh.get(n.lower(), v)) for n, v in fixture.headers]
+
+    def post_many(self, items, threads=1):
+        """
+        Send [(headers, body), ...] to nginx with Python's http.client,
+        threads at a time, one connection per request; the replies in
+        the order of items. Faster than curl for bursts of thousands.
+        """
+        import concurrent.futures
+        import http.client
+        import urllib.parse
+        url = urllib.parse.urlsplit(self._need_url())
+
+        def send(item):
+            headers, body = item
+            conn = http.client.HTTPConnection(url.hostname, url.port,
+                                              timeout=REQUEST_TIMEOUT)
+            try:
+                conn.putrequest("POST", url.path, skip_host=False,
+                                skip_accept_encoding=True)
+                for name, value in headers:
+                    if name.lower() not in CURL_OWNS:
+                        conn.putheader(name, value)
+                conn.putheader("Content-Length", str(len(body)))
+                conn.putheader("Connection", "close")
+                conn.endheaders(body)
+                r = conn.getresponse()
+                return Reply(r.status, {k.lower(): v for k, v in
+                                        r.getheaders()}, r.read())
+            finally:
+                conn.close()
+
+        if threads <= 1:
+            return [send(item) for item in items]
+        with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+            return list(pool.map(send, items))
+
+    def snapshot(self):
+        """
+        What the fake Salesforce holds, comparable across runs: for each
+        sObject wc2sf writes, its records without Ids, audit fields and
+        auto-numbers, lookups replaced by the key of the record they
+        point to, sorted. Raises if two records share a key (a twin).
+        """
+        records = {t: self.records(t) for t in SNAPSHOT_TYPES}
+        names = {}
+        for t, recs in records.items():
+            for r in recs:
+                names[r["Id"]] = f"{t}:{_record_key(t, r)}"
+        for r in self.records("Pricebook2"):
+            names[r["Id"]] = f"Pricebook2:{r.get('Name')}"
+        out = {}
+        for t, recs in records.items():
+            rows = {}
+            for r in recs:
+                key = _record_key(t, r)
+                if key in rows:
+                    raise HarnessError(f"two {t} records keyed {key}")
+                rows[key] = {k: names.get(v, v) if isinstance(v, str)
+                             else v for k, v in r.items()
+                             if k not in SNAPSHOT_VOLATILE}
+            out[t] = [rows[k] for k in sorted(rows)]
+        return out
 
     def diagnostics(self):
         """Log tails for a failure message."""
@@ -964,7 +1324,11 @@ class HarnessCase(unittest.TestCase):
                    for test, _ in bad)
 
     def _close_harness(self, h):
-        h.close(keep=self._failed())
+        problems = h.worker_problems()
+        h.close(keep=self._failed() or bool(problems))
+        if problems:
+            self.fail("sanitizer or memcheck report from wc2sf.fcgi "
+                      f"(kept in {h.dir}):\n" + "\n".join(problems[:20]))
 
     def assertReply(self, h, reply, status, result=None):
         """status (and result, if given) or a message with the logs."""
@@ -974,3 +1338,402 @@ class HarnessCase(unittest.TestCase):
             want = f"{status} {result or ''}".strip()
             self.fail(f"expected {want}, got {reply!r}\n"
                       + h.diagnostics())
+
+
+# -- Apache ------------------------------------------------------------------
+
+APACHE_CONF = os.path.join(REPO, "apache-conf")
+APACHE_MODULES = "/usr/lib/apache2/modules"
+# The paths the shipped Apache examples name; a test replaces each with
+# its own and changes nothing else in them.
+EXAMPLE_FCGI = "/usr/local/sbin/wc2sf.fcgi"
+EXAMPLE_CONFIG = "/etc/wc2sf/wc2sf.conf"
+EXAMPLE_HOME = "/home/USER"
+# What a WordPress site's own .htaccess does: unknown paths go to
+# index.php. A shared-hosting folder must keep wc2sf out of its reach.
+WORDPRESS_HTACCESS = (
+    "# Generated by tests/integration/harness.py: a catch-all like\n"
+    "# WordPress's, sending every path that is not a file to index.php.\n"
+    "RewriteEngine On\n"
+    "RewriteBase /\n"
+    "RewriteCond %{REQUEST_FILENAME} !-f\n"
+    "RewriteCond %{REQUEST_FILENAME} !-d\n"
+    "RewriteRule . /index.php [L]\n")
+
+# Passed on to the wc2sf processes Apache starts (sanitizer builds).
+APACHE_PASS_ENV = ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS")
+
+# setup: (example files, modules to load, MPM, wc2sf started by the test)
+APACHE_SETUPS = {
+    "fcgid": (["wc2sf-fcgid.conf"], ["alias", "fcgid"], "event", False),
+    "proxy_fcgi": (["wc2sf-proxy-fcgi.conf"], ["proxy", "proxy_fcgi"],
+                   "event", True),
+    "cgi": (["shared-hosting/cgi.htaccess"], ["cgi"], "prefork", False),
+    "fcgid_htaccess": (["shared-hosting/fcgid.htaccess",
+                        "shared-hosting/hook-fcgid.sh"], ["fcgid"],
+                       "event", False),
+}
+
+
+def _nobody():
+    """The unprivileged user and group a root-run web server uses."""
+    user = pwd.getpwnam("nobody")
+    try:
+        group = grp.getgrnam("nogroup")
+    except KeyError:
+        group = grp.getgrgid(user.pw_gid)
+    return user, group
+
+
+class ApacheHarness(Harness):
+    """
+    A real Apache (apache2 -f <generated httpd.conf> -DFOREGROUND, with
+    its own ServerRoot, PidFile, ErrorLog and a loopback port: never the
+    machine's own Apache service or /etc/apache2) in front of wc2sf,
+    running one of the shipped examples of apache-conf/ with only paths
+    (and the directives given) changed. setup is one of:
+
+      fcgid           wc2sf-fcgid.conf inside a <VirtualHost>; Apache's
+                      mod_fcgid starts and recycles wc2sf.fcgi
+      proxy_fcgi      wc2sf-proxy-fcgi.conf; wc2sf.fcgi runs under
+                      spawn-fcgi (or --listen) as for nginx
+      cgi             shared-hosting/cgi.htaccess in public_html/wc2sf/
+                      beside a WordPress-style catch-all .htaccess, the
+                      program uploaded as public_html/wc2sf/hook; mod_cgi
+                      under the prefork MPM, AllowOverride FileInfo Options
+      fcgid_htaccess  shared-hosting/fcgid.htaccess and hook-fcgid.sh
+                      the same way, under mod_fcgid
+
+    The files are laid out as on a host, under site/ (the test's
+    directory, or a private one under the system temporary directory
+    when the tests run as root and Apache's "nobody" could not reach
+    it):
+
+      home/wc2sf/     wc2sf.conf, wc2sf.db, wc2sf.log, ca.pem and copies
+                      of wc2sf.fcgi and wc2sf: outside the document root
+      home/public_html/   the document root
+      apache/         httpd.conf, wc2sf-site.conf, error.log, access.log
+
+    directives  {name: value}: the argument of a directive the example
+                sets exactly once, e.g. {"FcgidMaxRequestsPerProcess": 2}
+    Other options are Harness's (nginx is never started).
+    """
+
+    def __init__(self, name, setup, directives=None, **options):
+        if setup not in APACHE_SETUPS:
+            raise HarnessError(f"unknown Apache setup {setup!r}")
+        files, modules, mpm, own_fcgi = APACHE_SETUPS[setup]
+        options["nginx"] = False
+        options["fcgi"] = own_fcgi
+        super().__init__(name, **options)
+        self.setup = setup
+        self.example_files = files
+        self.modules = modules
+        self.mpm = mpm
+        self.directives = dict(directives or {})
+        self.apache = None
+        self.site = None
+        # Apache starts wc2sf itself in every setup but proxy_fcgi; as
+        # root it does so as "nobody", who must own wc2sf's files.
+        self.worker_user = None
+        if os.geteuid() == 0 and not own_fcgi:
+            self.worker_user = _nobody()
+
+    # -- layout ----------------------------------------------------------
+
+    def site_path(self, *names):
+        return os.path.join(self.site, *names)
+
+    def _make_dirs(self):
+        super()._make_dirs()
+        self.site = self.dir
+        if os.geteuid() == 0 and not _reachable_by_others(self.dir):
+            if self.run_dir == self.dir:
+                self.run_dir = tempfile.mkdtemp(prefix="wc2sf-")
+                os.chmod(self.run_dir, 0o755)
+            self.site = self.run_dir
+            self.socket_path = os.path.join(self.run_dir, "wc2sf.sock")
+        for d in ("home", "home/wc2sf", "home/public_html", "apache",
+                  "apache/run"):
+            os.makedirs(self.site_path(d), mode=0o755, exist_ok=True)
+            os.chmod(self.site_path(d), 0o755)
+
+    def _write_config(self):
+        wc2sf_dir = self.site_path("home", "wc2sf")
+        overrides = {s: dict(k) for s, k in self.config_overrides.items()}
+        store = overrides.setdefault("store", {})
+        store.setdefault("path", os.path.join(wc2sf_dir, "wc2sf.db"))
+        log = overrides.setdefault("log", {})
+        log.setdefault("file", os.path.join(wc2sf_dir, "wc2sf.log"))
+        ca = os.path.join(self.ca or CA_DIR, "ca.pem")
+        if os.path.exists(ca):
+            shutil.copyfile(ca, os.path.join(wc2sf_dir, "ca.pem"))
+            os.chmod(os.path.join(wc2sf_dir, "ca.pem"), 0o644)
+            sf = overrides.setdefault("salesforce", {})
+            sf.setdefault("ca_file", os.path.join(wc2sf_dir, "ca.pem"))
+        given = self.config_overrides
+        self.config_overrides = overrides
+        try:
+            super()._write_config()
+        finally:
+            self.config_overrides = given
+        target = os.path.join(wc2sf_dir, "wc2sf.conf")
+        os.replace(self.config_path, target)
+        self.config_path = target
+        for name in ("wc2sf.fcgi", "wc2sf"):
+            src = os.path.join(self.build, name)
+            if not os.access(src, os.X_OK):
+                raise HarnessError(f"{src} is not built (run make all)")
+            shutil.copyfile(src, os.path.join(wc2sf_dir, name))
+            os.chmod(os.path.join(wc2sf_dir, name), 0o755)
+        if self.worker_user is not None:
+            user, group = self.worker_user
+            for path in (wc2sf_dir, target):
+                os.chown(path, user.pw_uid, group.gr_gid)
+            os.chmod(wc2sf_dir, 0o700)
+
+    def wc2sf_dir(self):
+        return self.site_path("home", "wc2sf")
+
+    def _example(self, name):
+        with open(os.path.join(APACHE_CONF, name)) as f:
+            return f.read()
+
+    def _substitute(self, text, name):
+        """The example with this test's paths and directives."""
+        wc2sf_dir = self.wc2sf_dir()
+        text = text.replace(EXAMPLE_FCGI,
+                            os.path.join(wc2sf_dir, "wc2sf.fcgi"))
+        text = text.replace(EXAMPLE_CONFIG, self.config_path)
+        text = text.replace(EXAMPLE_HOME + "/wc2sf", wc2sf_dir)
+        text = text.replace(SNIPPET_SOCKET, self.socket_path)
+        for directive, value in self.directives.items():
+            text, n = re.subn(r"(?m)^(\s*" + re.escape(directive)
+                              + r"\s+)\S+$", r"\g<1>" + str(value), text)
+            if n != 1:
+                raise HarnessError(f"apache-conf/{name}: expected one "
+                                   f"{directive} line, found {n}")
+        return text
+
+    def _lay_out_site(self):
+        """The document root and what the example puts into it."""
+        docroot = self.site_path("home", "public_html")
+        with open(os.path.join(docroot, "index.php"), "w") as f:
+            f.write("WordPress would answer here.\n")
+        if self.setup not in ("cgi", "fcgid_htaccess"):
+            return
+        with open(os.path.join(docroot, ".htaccess"), "w") as f:
+            f.write(WORDPRESS_HTACCESS)
+        folder = os.path.join(docroot, "wc2sf")
+        os.makedirs(folder, mode=0o755, exist_ok=True)
+        htaccess, *rest = self.example_files
+        with open(os.path.join(folder, ".htaccess"), "w") as f:
+            f.write(self._substitute(self._example(htaccess), htaccess))
+        hook = os.path.join(folder, "hook")
+        if rest:
+            with open(hook, "w") as f:
+                f.write(self._substitute(self._example(rest[0]), rest[0]))
+        else:
+            shutil.copyfile(os.path.join(self.wc2sf_dir(), "wc2sf.fcgi"),
+                            hook)
+        os.chmod(hook, 0o755)
+
+    def _apache_conf(self, port):
+        site_conf = ""
+        if self.setup in ("fcgid", "proxy_fcgi"):
+            name = self.example_files[0]
+            site_conf = self.site_path("apache", "wc2sf-site.conf")
+            with open(site_conf, "w") as f:
+                f.write(self._substitute(self._example(name), name))
+        modules = (["mpm_" + self.mpm, "authz_core", "env", "rewrite"]
+                   + self.modules)
+        run = self.site_path("apache", "run")
+        lines = [
+            "# Generated by tests/integration/harness.py",
+            f"ServerRoot {self.site_path('apache')}",
+            f"DefaultRuntimeDir {run}",
+            f"PidFile {run}/httpd.pid",
+            f"ErrorLog {self.site_path('apache', 'error.log')}",
+            "LogLevel info",
+            f"Listen 127.0.0.1:{port}",
+            "ServerName 127.0.0.1",
+            "Timeout 60",
+        ]
+        if self.worker_user is not None or os.geteuid() == 0:
+            user, group = _nobody()
+            lines += [f"User {user.pw_name}", f"Group {group.gr_name}"]
+        lines += [f"LoadModule {m}_module {APACHE_MODULES}/mod_{m}.so"
+                  for m in modules]
+        if "fcgid" in self.modules:
+            lines += [f"FcgidIPCDir {run}/fcgid",
+                      f"FcgidProcessTableFile {run}/fcgid_shm"]
+        # A sanitizer build's options reach the workers Apache starts:
+        # mod_fcgid's through their environment, mod_cgi's through the
+        # request's (Apache passes its own environment on to neither).
+        for name in APACHE_PASS_ENV:
+            value = os.environ.get(name)
+            if value and "fcgid" in self.modules:
+                lines.append(f'FcgidInitialEnv {name} "{value}"')
+            elif value and "cgi" in self.modules:
+                lines.append(f"PassEnv {name}")
+        lines += [
+            'LogFormat "%h \\"%r\\" %>s %b %D" short',
+            f"CustomLog {self.site_path('apache', 'access.log')} short",
+            # Debian's apache2.conf: nothing is served unless granted.
+            "<Directory />",
+            "\tAllowOverride None",
+            "\tRequire all denied",
+            "</Directory>",
+            '<FilesMatch "^\\.ht">',
+            "\tRequire all denied",
+            "</FilesMatch>",
+            f"<Directory {self.site_path('home', 'public_html')}>",
+            "\tOptions FollowSymLinks",
+            # What a shared host grants: the example needs no more.
+            "\tAllowOverride FileInfo Options",
+            "\tRequire all granted",
+            "</Directory>",
+            f"<VirtualHost 127.0.0.1:{port}>",
+            f"\tDocumentRoot {self.site_path('home', 'public_html')}",
+        ]
+        if site_conf:
+            lines.append(f"\tInclude {site_conf}")
+        lines += ["</VirtualHost>", ""]
+        return "\n".join(lines)
+
+    def _start_apache(self):
+        self._lay_out_site()
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"}
+        env.update({k: os.environ[k] for k in APACHE_PASS_ENV
+                    if os.environ.get(k)})
+        error_log = self.site_path("apache", "error.log")
+        last = None
+        for _ in range(3):
+            port = free_port()
+            conf = self.site_path("apache", "httpd.conf")
+            with open(conf, "w") as f:
+                f.write(self._apache_conf(port))
+            test = subprocess.run([tool("apache2"), "-f", conf, "-t"],
+                                  stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, env=env,
+                                  timeout=30)
+            if test.returncode != 0:
+                raise HarnessError("apache2 -t refused the generated "
+                                   f"configuration:\n"
+                                   f"{test.stdout.decode()}")
+            self.apache = Process(
+                "apache2", [tool("apache2"), "-f", conf, "-DFOREGROUND"],
+                self.path("apache.stderr"), env=env)
+
+            def ready():
+                if not self.apache.alive():
+                    return "exited"
+                try:
+                    with socket.create_connection(("127.0.0.1", port),
+                                                  timeout=1):
+                        return "up"
+                except OSError:
+                    return None
+
+            state = wait_until(ready, START_TIMEOUT, "Apache to listen")
+            if state == "up":
+                self.url = f"http://127.0.0.1:{port}{HOOK_PATH}"
+                return
+            last = tail(error_log) + "\n" + tail(self.path("apache.stderr"))
+            self.apache.stop()
+            self.apache = None
+            if "Address already in use" not in last:
+                break
+        raise HarnessError(f"Apache did not start:\n{last}")
+
+    # -- life cycle ------------------------------------------------------
+
+    def start(self):
+        super().start()
+        try:
+            self._start_apache()
+        except BaseException:
+            self.close(keep=True)
+            raise
+        return self
+
+    def close(self, keep=False):
+        if self._closed:
+            return
+        if self.apache is not None:
+            self.apache.stop()
+        if keep and self.site and self.site != self.dir:
+            for name in ("apache/error.log", "apache/access.log",
+                         "apache/httpd.conf", "apache/wc2sf-site.conf",
+                         "home/wc2sf/wc2sf.log"):
+                src = self.site_path(name)
+                if os.path.exists(src):
+                    shutil.copyfile(src, self.path(name.replace("/", "-")))
+        super().close(keep=keep)
+
+    def worker_problems(self):
+        """Harness's, after Apache stopped, plus Apache's error log."""
+        if self.apache is not None:
+            self.apache.stop()
+        problems = super().worker_problems()
+        if self.site:
+            problems += [f"apache error.log: {line}" for line in
+                         sanitizer_reports(self.site_path("apache",
+                                                          "error.log"))]
+        return problems
+
+    # -- logs and state --------------------------------------------------
+
+    def log_lines(self):
+        try:
+            with open(os.path.join(self.wc2sf_dir(), "wc2sf.log"),
+                      "rb") as f:
+                return f.read().decode("utf-8", "replace").splitlines()
+        except FileNotFoundError:
+            return []
+
+    def error_log(self):
+        """Apache's error log so far."""
+        try:
+            with open(self.site_path("apache", "error.log"), "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+
+    def worker_pids(self):
+        """The pid of the wc2sf process behind each logged request."""
+        pids = []
+        for line in self.log_lines():
+            m = re.search(r"wc2sf\.fcgi\[(\d+)\]: .*\bresult=\S+ status=",
+                          line)
+            if m:
+                pids.append(int(m.group(1)))
+        return pids
+
+    def cli(self, *args):
+        """
+        Run the wc2sf command on this site's configuration, as the user
+        the workers run as (so that no file of the journal changes
+        owner); returns the CompletedProcess, output as text.
+        """
+        argv = [os.path.join(self.wc2sf_dir(), "wc2sf"), "-c",
+                self.config_path] + list(args)
+        extra = {}
+        if self.worker_user is not None:
+            extra = {"user": self.worker_user[0].pw_uid,
+                     "group": self.worker_user[1].gr_gid,
+                     "extra_groups": []}
+        return subprocess.run(argv, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True,
+                              env=self.wc2sf_env(), cwd="/",
+                              timeout=REQUEST_TIMEOUT, **extra)
+
+    def diagnostics(self):
+        parts = [super().diagnostics()]
+        if self.site:
+            parts.append("site wc2sf.log:\n"
+                         + tail(os.path.join(self.wc2sf_dir(),
+                                             "wc2sf.log")))
+            parts.append("Apache error log:\n"
+                         + tail(self.site_path("apache", "error.log")))
+        return "\n".join(parts)

@@ -657,6 +657,7 @@ test_sample(void **state)
 		{ "salesforce", "client_id" },
 		{ "salesforce", "client_secret" },
 		{ "salesforce", "client_secret_file" },
+		{ "salesforce", "client_auth" },
 		{ "salesforce", "username" }, { "salesforce", "password" },
 		{ "salesforce", "password_file" },
 		{ "salesforce", "private_key" }, { "salesforce", "audience" },
@@ -670,7 +671,8 @@ test_sample(void **state)
 	};
 	static const char *const uncomment[] = {
 		"secret", "max_body", "sync_statuses", "auth", "login_url",
-		"client_id", "client_secret", "api_version", "timeout",
+		"client_id", "client_secret", "client_auth", "api_version",
+		"timeout",
 		"state_picklists", "path", "drain_seconds", "retention_days",
 		"level",
 	};
@@ -755,6 +757,27 @@ test_sample(void **state)
 	free(edited);
 }
 
+/* client_auth: body (the default) or basic, nothing else. */
+static void
+test_client_auth(void **state)
+{
+	(void)state;
+	expect_ok(WC SF_CC);
+	assert_false(cfg.client_basic);
+	config_free(&cfg);
+	expect_ok(WC SF_CC "client_auth = basic\n");
+	assert_true(cfg.client_basic);
+	config_free(&cfg);
+	expect_ok(WC SF_CC "client_auth = body\n");
+	assert_false(cfg.client_basic);
+	config_free(&cfg);
+	EXPECT_ERROR(WC SF_CC "client_auth = header\n",
+	    ":7: [salesforce] client_auth: ", "expected body or basic",
+	    "\"header\"");
+	EXPECT_ERROR(WC SF_CC "client_auth = basic\nclient_auth = body\n",
+	    ":8: [salesforce] client_auth: ", "expected once");
+}
+
 /* Runs last: it sends the log to a file to read the warning back. */
 static void
 test_readable_warning(void **state)
@@ -773,6 +796,21 @@ test_readable_warning(void **state)
 	config_free(&cfg);
 	put("wc2sf.conf", WC SF_CC, 0604);
 	assert_int_equal(config_load(&cfg, conf_path, err, sizeof(err)), 0);
+	/* `wc2sf check` gets the same files as a list. */
+	assert_non_null(cfg.readable);
+	assert_non_null(strstr(cfg.readable[0], "/wc2sf.conf"));
+	assert_null(cfg.readable[1]);
+	config_free(&cfg);
+	put("wc2sf.conf", "[woocommerce]\nsecret_file = s\n" SF_CC, 0604);
+	assert_int_equal(config_load(&cfg, conf_path, err, sizeof(err)), 0);
+	assert_non_null(strstr(cfg.readable[0], "/wc2sf.conf"));
+	assert_non_null(strstr(cfg.readable[1], "/s"));
+	assert_null(cfg.readable[2]);
+	config_free(&cfg);
+	put("s", "abc", 0600);
+	put("wc2sf.conf", "[woocommerce]\nsecret_file = s\n" SF_CC, 0600);
+	assert_int_equal(config_load(&cfg, conf_path, err, sizeof(err)), 0);
+	assert_null(cfg.readable);
 	config_free(&cfg);
 	f = fopen(logpath, "r");
 	assert_non_null(f);
@@ -805,6 +843,7 @@ main(void)
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_default_path),
 		cmocka_unit_test(test_sample),
+		cmocka_unit_test(test_client_auth),
 		cmocka_unit_test(test_readable_warning),
 	};
 

@@ -215,6 +215,25 @@ finish(struct journal *j, int64_t id, enum journal_state state,
 	assert_int_equal(rc, 0);
 }
 
+/* The id claim_first gives for id, or 0 when none; the claim is kept. */
+static int64_t
+first(struct journal *j, int64_t id)
+{
+	struct journal_event ev;
+	bool found = true;
+	int64_t got;
+
+	memset(&ev, 0, sizeof(ev));
+	if (journal_claim_first(j, id, &ev, &found) != 0)
+		print_error("journal_claim_first: %s\n", journal_error(j));
+	if (!found)
+		return 0;
+	assert_non_null(ev.body);
+	got = ev.id;
+	journal_event_clear(&ev);
+	return got;
+}
+
 /* A fixture body from the captured WooCommerce 10.0.2 deliveries. */
 static char *
 fixture(const char *name, size_t *len)
@@ -290,7 +309,7 @@ test_open_creates_private_wal_file(void **state)
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1,
 	    &st, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(st, 0), 1);
+	assert_int_equal(sqlite3_column_int(st, 0), 2);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 }
@@ -637,16 +656,14 @@ test_newer_sync_supersedes_older_retries(void **state)
 	    "{\"id\":40,\"v\":1}", JOURNAL_PENDING);
 	claim_ok(f->j, a, true);
 	finish(f->j, a, JOURNAL_PENDING, T0 + 60000);
-	/* The live path sends the newer version at once. */
+	/* A newer version waits for the older one, whatever its backoff. */
 	b = expect(f->j, "order.updated", "40", "2026-01-01T00:00:02",
 	    "{\"id\":40,\"v\":2}", JOURNAL_PENDING);
-	claim_ok(f->j, b, true);
+	claim_ok(f->j, b, false);
+	assert_int_equal(first(f->j, b), a);
+	finish(f->j, a, JOURNAL_SYNCED, 0);
+	assert_int_equal(first(f->j, b), b);
 	finish(f->j, b, JOURNAL_SYNCED, 0);
-	memset(&ev, 0, sizeof(ev));
-	assert_int_equal(journal_get(f->j, a, &ev, &found), 0);
-	assert_int_equal(ev.state, JOURNAL_STALE);
-	assert_non_null(strstr(ev.last_error, "superseded"));
-	journal_event_clear(&ev);
 
 	assert_int_equal(journal_last_synced_body(f->j, "order", "40",
 	    &body, &len, &found), 0);
@@ -674,8 +691,171 @@ test_newer_sync_supersedes_older_retries(void **state)
 	assert_int_equal(state_of(f->j, c), JOURNAL_PENDING);
 	claim_ok(f->j, c, false);
 	assert_int_equal(state_of(f->j, c), JOURNAL_STALE);
+	memset(&ev, 0, sizeof(ev));
+	assert_int_equal(journal_get(f->j, c, &ev, &found), 0);
+	assert_non_null(strstr(ev.last_error, "superseded"));
+	journal_event_clear(&ev);
 	assert_int_equal(journal_requeue(f->j, c, &n), 0);
 	assert_int_equal(n, 0);
+}
+
+/*
+ * claim_first: the oldest pending version of a resource goes first,
+ * whatever its backoff; a held one blocks the newer; an id-less event
+ * has no siblings; a version superseded on the way is skipped.
+ */
+static void
+test_claim_first_sends_versions_in_order(void **state)
+{
+	struct fx *f = *state;
+	struct journal *j2 = open_again(f);
+	int64_t a, b, c, d, e, n;
+
+	journal_set_time(f->j, T0);
+	journal_set_time(j2, T0);
+	a = expect(f->j, "product.updated", "70", "2026-01-01T00:00:01",
+	    "{\"id\":70,\"v\":1}", JOURNAL_PENDING);
+	b = expect(f->j, "product.deleted", "70", "", "{\"id\":70}",
+	    JOURNAL_PENDING);
+	c = expect(f->j, "product.updated", "70", "2026-01-01T00:00:03",
+	    "{\"id\":70,\"v\":3}", JOURNAL_PENDING);
+	claim_ok(f->j, a, true);
+	finish(f->j, a, JOURNAL_PENDING, T0 + 3600000);
+	/* b waits behind a, c behind both; a goes first despite backoff. */
+	claim_ok(f->j, b, false);
+	claim_ok(f->j, c, false);
+	assert_int_equal(first(f->j, c), a);
+	/* Held by this process: nothing for another connection. */
+	assert_int_equal(first(j2, c), 0);
+	finish(f->j, a, JOURNAL_SYNCED, 0);
+	assert_int_equal(first(j2, c), b);
+	finish(j2, b, JOURNAL_SYNCED, 0);
+	assert_int_equal(first(j2, c), c);
+	finish(j2, c, JOURNAL_SYNCED, 0);
+	/* Nothing pending any more. */
+	assert_int_equal(first(j2, c), 0);
+
+	/* An id-less event is its own first. */
+	d = expect(f->j, "order.updated", "", "", "{\"code\":\"x\"}",
+	    JOURNAL_PENDING);
+	expect(f->j, "order.updated", "", "", "{\"code\":\"y\"}",
+	    JOURNAL_PENDING);
+	assert_int_equal(first(f->j, d + 1), d + 1);
+	finish(f->j, d + 1, JOURNAL_IGNORED, 0);
+
+	/* A requeued dead letter older than a synced version is staled. */
+	d = expect(f->j, "order.updated", "71", "2026-01-01T00:00:01",
+	    "{\"id\":71,\"v\":1}", JOURNAL_PENDING);
+	claim_ok(f->j, d, true);
+	finish(f->j, d, JOURNAL_DEAD, 0);
+	e = expect(f->j, "order.updated", "71", "2026-01-01T00:00:02",
+	    "{\"id\":71,\"v\":2}", JOURNAL_PENDING);
+	assert_int_equal(first(f->j, e), e);
+	finish(f->j, e, JOURNAL_SYNCED, 0);
+	n = expect(f->j, "order.updated", "71", "2026-01-01T00:00:03",
+	    "{\"id\":71,\"v\":3}", JOURNAL_PENDING);
+	assert_int_equal(journal_requeue(f->j, d, NULL), 0);
+	assert_int_equal(first(f->j, n), n);
+	assert_int_equal(state_of(f->j, d), JOURNAL_STALE);
+	journal_close(j2);
+}
+
+/*
+ * A resource is known to Salesforce once an event other than a delete
+ * was synced: a delete only marks a record that exists. A journal of
+ * schema version 1 learns it from any synced event when it is migrated.
+ */
+static void
+test_resource_known_ignores_deletes(void **state)
+{
+	struct fx *f = *state;
+	sqlite3 *db;
+	int64_t id;
+	bool known = true;
+
+	id = expect(f->j, "product.deleted", "17", "", "{\"id\":17}",
+	    JOURNAL_PENDING);
+	assert_int_equal(first(f->j, id), id);
+	finish(f->j, id, JOURNAL_SYNCED, 0);
+	assert_int_equal(journal_product_synced(f->j, "17", &known), 0);
+	assert_false(known);
+	id = expect(f->j, "product.restored", "17", "2026-01-01T00:00:02",
+	    "{\"id\":17,\"v\":2}", JOURNAL_PENDING);
+	assert_int_equal(first(f->j, id), id);
+	finish(f->j, id, JOURNAL_SYNCED, 0);
+	assert_int_equal(journal_product_synced(f->j, "17", &known), 0);
+	assert_true(known);
+	/* Another resource with the same id is not the product. */
+	assert_int_equal(journal_resource_known(f->j, "customer", "17",
+	    &known), 0);
+	assert_false(known);
+
+	id = expect(f->j, "customer.deleted", "5", "", "{\"id\":5}",
+	    JOURNAL_PENDING);
+	assert_int_equal(first(f->j, id), id);
+	finish(f->j, id, JOURNAL_SYNCED, 0);
+	assert_int_equal(journal_resource_known(f->j, "customer", "5",
+	    &known), 0);
+	assert_false(known);
+
+	/* Back to version 1, and migrated again on the next open. */
+	journal_close(f->j);
+	f->j = NULL;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "ALTER TABLE resources DROP COLUMN "
+	    "upserted; PRAGMA user_version = 1;", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	f->j = open_again(f);
+	assert_int_equal(journal_resource_known(f->j, "customer", "5",
+	    &known), 0);
+	assert_true(known);	/* version 1 could not tell */
+	assert_int_equal(journal_product_synced(f->j, "18", &known), 0);
+	assert_false(known);
+}
+
+/* A claim whose worker died and was not reaped yet is void at once. */
+static void
+test_claim_of_zombie_is_void(void **state)
+{
+	struct fx *f = *state;
+	char path[64];
+	struct stat sb;
+	int64_t id;
+	pid_t pid;
+	int status;
+
+	id = expect(f->j, "order.updated", "72", "", "{\"id\":72}",
+	    JOURNAL_PENDING);
+	journal_close(f->j);
+	f->j = NULL;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char err[512];
+		struct journal *cj;
+		bool claimed = false;
+
+		cj = journal_open(f->path, err, sizeof(err));
+		if (cj == NULL || journal_claim(cj, id, &claimed) != 0 ||
+		    !claimed)
+			_exit(1);
+		_exit(0);
+	}
+	/* Wait for the exit without reaping: the child stays a zombie. */
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if (stat(path, &sb) != 0) {
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		skip();
+	}
+	assert_int_equal(waitid(P_PID, (id_t)pid, NULL, WEXITED | WNOWAIT),
+	    0);
+	f->j = open_again(f);
+	assert_int_equal(kill(pid, 0), 0);	/* still there, as a zombie */
+	claim_ok(f->j, id, true);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 static void
@@ -995,9 +1175,9 @@ test_counts_summary_list(void **state)
 }
 
 /*
- * In a process that cannot write the file: open works (views stay
- * possible), record fails with a sentence. Exit code says which check
- * failed.
+ * In a process that cannot write the file: a worker's open fails with a
+ * sentence; the CLI's open works (views stay possible) and record fails
+ * with a sentence. Exit code says which check failed.
  */
 static int
 readonly_child(const char *path)
@@ -1008,6 +1188,15 @@ readonly_child(const char *path)
 	int code = 0;
 
 	j = journal_open(path, err, sizeof(err));
+	if (j != NULL) {
+		journal_close(j);
+		return 4;
+	}
+	if (strstr(err, path) == NULL || strstr(err, "read-only") == NULL) {
+		print_error("open: %s\n", err);
+		return 5;
+	}
+	j = journal_open_existing(path, err, sizeof(err));
 	if (j == NULL) {
 		print_error("open: %s\n", err);
 		return 1;
@@ -1268,6 +1457,12 @@ main(int argc, char **argv)
 		    test_newer_sync_supersedes_older_retries, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_claim_next_skips_superseded, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_claim_first_sends_versions_in_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_resource_known_ignores_deletes, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_claim_of_zombie_is_void, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_finish_records_outcome,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(

@@ -267,6 +267,23 @@ test_customer_fallbacks(void **state)
 	/* Not an address: kept out of Email, still a last resort name. */
 	expect_names(person("", "", "not-an-address", "", "", "", ""),
 	    "not-an-address", NULL, "not-an-address", NULL);
+	/*
+	 * Addresses Salesforce's Email field would refuse are left out:
+	 * spaces, non-ASCII, a bare host, a label ending in '-'. The odd
+	 * but valid local part characters stay.
+	 */
+	expect_names(person("A", "B", "a b@example.test", "", "", "", ""),
+	    "A B", "A", "B", NULL);
+	expect_names(person("A", "B", "j\\u00fcrgen@example.test", "", "", "",
+	    ""), "A B", "A", "B", NULL);
+	expect_names(person("A", "B", "a@localhost", "", "", "", ""),
+	    "A B", "A", "B", NULL);
+	expect_names(person("A", "B", "a@x-.test", "", "", "", ""),
+	    "A B", "A", "B", NULL);
+	expect_names(person("A", "B", "a@@x.test", "", "", "", ""),
+	    "A B", "A", "B", NULL);
+	expect_names(person("A", "B", "50%+off/me@x-y.example.test", "", "",
+	    "", ""), "A B", "A", "B", "50%+off/me@x-y.example.test");
 	/* Entities decoded once; white space trimmed. */
 	expect_names(person(" Tom ", "O&amp;amp;Neil", "t@example.test", "",
 	    "", "", "A &amp; B"), "A & B", "Tom", "O&amp;Neil",
@@ -541,13 +558,36 @@ test_rest_error_ignored(void **state)
 	char why[256];
 	size_t i;
 
+	struct json_object *body;
+	char code[64], tiny[8];
+
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		assert_int_equal(build(cases[i].topic, load(cases[i].file),
-		    NULL, &plan, why, sizeof(why)), WC2SF_IGNORED);
+		body = load(cases[i].file);
+		assert_true(map_rest_error(body, code, sizeof(code)));
+		assert_string_equal(code, cases[i].code);
+		assert_true(map_rest_error(body, tiny, sizeof(tiny)));
+		assert_memory_equal(tiny, cases[i].code, sizeof(tiny) - 1);
+		assert_int_equal(strlen(tiny), sizeof(tiny) - 1);
+		assert_int_equal(build(cases[i].topic, body, NULL, &plan, why,
+		    sizeof(why)), WC2SF_IGNORED);
 		assert_non_null(strstr(why, cases[i].code));
 		assert_int_equal(plan.n, 0);
 		map_plan_free(&plan);
 	}
+	/* A resource, or anything but an object, is no REST error. */
+	body = load(REAL "055-customer_created.body");
+	assert_false(map_rest_error(body, code, sizeof(code)));
+	json_object_put(body);
+	assert_false(map_rest_error(NULL, code, sizeof(code)));
+	body = parse("[1]");
+	assert_false(map_rest_error(body, code, sizeof(code)));
+	json_object_put(body);
+	/* A code cut inside a character loses the whole character. */
+	body = parse("{\"code\":\"ab\u00e9\u00e9\",\"message\":\"m\","
+	    "\"data\":{\"status\":404}}");
+	assert_true(map_rest_error(body, tiny, 6));
+	assert_string_equal(tiny, "ab\xC3\xA9");
+	json_object_put(body);
 }
 
 static void

@@ -85,35 +85,25 @@ member(struct json_object *obj, const char *key)
 	return v;
 }
 
-/* The buyer, products, order and items of the real order 51. */
+/*
+ * The buyer, products, order and items of the real order 51. The buyer
+ * is a registered customer: the order says who it is and nothing more,
+ * so the customer's own address and phone are never overwritten.
+ */
 static const char order51_account[] =
-    "[{\"WC_Customer_Id__c\":\"2\",\"Name\":\"Jane Doe\","
-    "\"BillingStreet\":\"100 Market Street\\nSuite 5\","
-    "\"BillingCity\":\"San Francisco\",\"BillingState\":\"CA\","
-    "\"BillingPostalCode\":\"94105\",\"BillingCountry\":\"US\","
-    "\"ShippingStreet\":\"100 Market Street\\nSuite 5\","
-    "\"ShippingCity\":\"San Francisco\",\"ShippingState\":\"CA\","
-    "\"ShippingPostalCode\":\"94105\",\"ShippingCountry\":\"US\","
-    "\"Phone\":\"+1 415 555 0100\",\"WC_Deleted__c\":false}]";
+    "[{\"WC_Customer_Id__c\":\"2\",\"Name\":\"Jane Doe\"}]";
 
 static const char order51_contact[] =
     "[{\"WC_Customer_Id__c\":\"2\","
     "\"Account\":{\"WC_Customer_Id__c\":\"2\"},"
     "\"FirstName\":\"Jane\",\"LastName\":\"Doe\","
-    "\"Email\":\"jane.doe@example.test\",\"Phone\":\"+1 415 555 0100\","
-    "\"MailingStreet\":\"100 Market Street\\nSuite 5\","
-    "\"MailingCity\":\"San Francisco\",\"MailingState\":\"CA\","
-    "\"MailingPostalCode\":\"94105\",\"MailingCountry\":\"US\","
-    "\"OtherStreet\":\"100 Market Street\\nSuite 5\","
-    "\"OtherCity\":\"San Francisco\",\"OtherState\":\"CA\","
-    "\"OtherPostalCode\":\"94105\",\"OtherCountry\":\"US\","
-    "\"WC_Deleted__c\":false}]";
+    "\"Email\":\"jane.doe@example.test\"}]";
 
 static const char order51_products[] =
     "[{\"WC_Product_Id__c\":\"12\",\"Name\":\"Realwc T-Shirt\","
-    "\"IsActive\":true},"
+    "\"ProductCode\":\"RW-TSHIRT\",\"IsActive\":true},"
     "{\"WC_Product_Id__c\":\"15\",\"Name\":\"Realwc Hoodie - M, Red\","
-    "\"IsActive\":true}]";
+    "\"ProductCode\":\"RW-HOODIE-M-Red\",\"IsActive\":true}]";
 
 static const char order51_entries[] =
     "[{\"WC_Price_Key__c\":\"std-12\","
@@ -212,9 +202,11 @@ test_order_several_lines(void **state)
 	    "Example Studio LLC");
 	check_step(&plan, 2, MAP_UPSERT, "Product2", "WC_Product_Id__c",
 	    "[{\"WC_Product_Id__c\":\"501\","
-	    "\"Name\":\"Organic Cotton T-Shirt\",\"IsActive\":true},"
+	    "\"Name\":\"Organic Cotton T-Shirt\","
+	    "\"ProductCode\":\"TSHIRT-ORG-M\",\"IsActive\":true},"
 	    "{\"WC_Product_Id__c\":\"612\","
-	    "\"Name\":\"Canvas Tote Bag - Navy\",\"IsActive\":true}]");
+	    "\"Name\":\"Canvas Tote Bag - Navy\","
+	    "\"ProductCode\":\"TOTE-NAVY\",\"IsActive\":true}]");
 	check_step(&plan, 5, MAP_UPSERT, "OrderItem", "WC_Line_Id__c",
 	    "[{\"WC_Line_Id__c\":\"9301\","
 	    "\"Order\":{\"WC_Order_Id__c\":\"1187\"},"
@@ -373,6 +365,152 @@ test_order_guest_keys(void **state)
 	json_object_put(body);
 }
 
+/* A guest e-mail that does not fit the key field keeps a hashed tail. */
+static void
+test_order_guest_long_email(void **state)
+{
+	struct json_object *body = load(WIRE "order.created.guest.json");
+	struct json_object *billing = member(body, "billing");
+	struct map_plan plan;
+	char email[160], other[160], why[256], first[96];
+	const char *key;
+
+	/* 70 letters, "@", 9 more: 80 units fit as they are. */
+	memset(email, 'x', 70);
+	snprintf(email + 70, sizeof(email) - 70, "@ex.test1");
+	assert_int_equal(strlen(email), 79);
+	set(billing, "email", json_object_new_string(email));
+	assert_int_equal(map_build("order.created", body, NULL, &plan, why,
+	    sizeof(why)), WC2SF_OK);
+	assert_string_equal(text_of(record(&plan, 0, 0),
+	    "WC_Guest_Email__c"), email);
+	map_plan_free(&plan);
+
+	/* 100 units: 63 kept, "~", 16 hex digits. */
+	memset(email, 'y', 90);
+	snprintf(email + 90, sizeof(email) - 90, "@ex.test1");
+	set(billing, "email", json_object_new_string(email));
+	assert_int_equal(map_build("order.created", body, NULL, &plan, why,
+	    sizeof(why)), WC2SF_OK);
+	key = text_of(record(&plan, 0, 0), "WC_Guest_Email__c");
+	assert_int_equal(strlen(key), 80);
+	assert_memory_equal(key, email, 63);
+	assert_int_equal(key[63], '~');
+	assert_int_equal(strspn(key + 64, "0123456789abcdef"), 16);
+	snprintf(first, sizeof(first), "%s", key);
+	/* Same on every delivery, and names the Order's Account. */
+	assert_string_equal(text_of(member(record(&plan, 4, 0), "Account"),
+	    "WC_Guest_Email__c"), first);
+	map_plan_free(&plan);
+	assert_int_equal(map_build("order.created", body, NULL, &plan, why,
+	    sizeof(why)), WC2SF_OK);
+	assert_string_equal(text_of(record(&plan, 0, 0),
+	    "WC_Guest_Email__c"), first);
+	map_plan_free(&plan);
+
+	/* Another long address with the same start: another key. */
+	snprintf(other, sizeof(other), "%s", email);
+	other[80] = 'z';
+	set(billing, "email", json_object_new_string(other));
+	assert_int_equal(map_build("order.created", body, NULL, &plan, why,
+	    sizeof(why)), WC2SF_OK);
+	key = text_of(record(&plan, 0, 0), "WC_Guest_Email__c");
+	assert_memory_equal(key, first, 64);
+	assert_string_not_equal(key, first);
+	map_plan_free(&plan);
+	json_object_put(body);
+}
+
+/*
+ * Keys with '/', '%', '+', spaces and non-ASCII are kept exactly (only
+ * ASCII letters go to lower case); the Contact gets no Email field,
+ * which Salesforce would refuse, but the key still names the guest.
+ */
+static void
+test_order_guest_odd_email(void **state)
+{
+	struct json_object *body = load(WIRE "order.created.guest.json");
+	struct json_object *billing = member(body, "billing");
+	struct map_plan plan;
+	char why[256];
+
+	set(billing, "email", json_object_new_string(
+	    "\xC3\x9C" "bel/50% +Off@Example.test"));
+	assert_int_equal(map_build("order.created", body, NULL, &plan, why,
+	    sizeof(why)), WC2SF_OK);
+	assert_string_equal(text_of(record(&plan, 0, 0),
+	    "WC_Guest_Email__c"), "\xC3\x9C" "bel/50% +off@example.test");
+	assert_string_equal(text_of(record(&plan, 1, 0),
+	    "WC_Guest_Email__c"), "\xC3\x9C" "bel/50% +off@example.test");
+	assert_null(text_of(record(&plan, 1, 0), "Email"));
+	map_plan_free(&plan);
+	json_object_put(body);
+}
+
+static bool
+known_customer_2(void *ctx, const char *key)
+{
+	int *calls = ctx;
+
+	(*calls)++;
+	return strcmp(key, "2") == 0;
+}
+
+/*
+ * A registered customer Salesforce has from customer.* events: the
+ * order leaves the Account and Contact alone; a guest is always sent.
+ */
+static void
+test_order_known_customer(void **state)
+{
+	struct json_object *body = load(REAL "071-order_updated.body");
+	struct map_options opt = { 0 };
+	struct map_plan plan;
+	char why[256];
+	int calls = 0;
+
+	opt.customer_known = known_customer_2;
+	opt.ctx = &calls;
+	assert_int_equal(map_build("order.updated", body, &opt, &plan, why,
+	    sizeof(why)), WC2SF_OK);
+	assert_int_equal(calls, 1);
+	assert_int_equal(plan.n, 4);
+	assert_string_equal(plan.steps[0].sobject, "Product2");
+	check_step(&plan, 2, MAP_UPSERT, "Order", "WC_Order_Id__c",
+	    order51_order);
+	map_plan_free(&plan);
+
+	/* Known or not, a body gets the same verdict. */
+	set(member(body, "billing"), "email", json_object_new_object());
+	assert_int_equal(map_build("order.updated", body, &opt, &plan, why,
+	    sizeof(why)), WC2SF_BAD_PAYLOAD);
+	assert_string_equal(why, "field billing.email: expected a string, "
+	    "got an object");
+	assert_int_equal(plan.n, 0);
+	set(member(body, "billing"), "email",
+	    json_object_new_string("jane.doe@example.test"));
+
+	/* Customer 3 is not known: its names and e-mail only. */
+	set(body, "customer_id", json_object_new_int(3));
+	assert_int_equal(map_build("order.updated", body, &opt, &plan, why,
+	    sizeof(why)), WC2SF_OK);
+	assert_int_equal(calls, 2);
+	assert_int_equal(plan.n, 6);
+	check_step(&plan, 0, MAP_UPSERT, "Account", "WC_Customer_Id__c",
+	    "[{\"WC_Customer_Id__c\":\"3\",\"Name\":\"Jane Doe\"}]");
+	map_plan_free(&plan);
+	json_object_put(body);
+
+	/* Guests are never asked about. */
+	body = load(REAL "082-order_restored.body");
+	assert_int_equal(map_build("order.restored", body, &opt, &plan, why,
+	    sizeof(why)), WC2SF_OK);
+	assert_int_equal(calls, 2);
+	assert_string_equal(plan.steps[0].ext_field, "WC_Guest_Email__c");
+	map_plan_free(&plan);
+	json_object_put(body);
+}
+
 static bool
 known_12(void *ctx, const char *key)
 {
@@ -399,7 +537,8 @@ test_order_known_products(void **state)
 	assert_int_equal(calls, 2);
 	check_step(&plan, 2, MAP_UPSERT, "Product2", "WC_Product_Id__c",
 	    "[{\"WC_Product_Id__c\":\"15\","
-	    "\"Name\":\"Realwc Hoodie - M, Red\",\"IsActive\":true}]");
+	    "\"Name\":\"Realwc Hoodie - M, Red\","
+	    "\"ProductCode\":\"RW-HOODIE-M-Red\",\"IsActive\":true}]");
 	check_step(&plan, 3, MAP_UPSERT, "PricebookEntry", "WC_Price_Key__c",
 	    "[{\"WC_Price_Key__c\":\"std-15\","
 	    "\"Product2\":{\"WC_Product_Id__c\":\"15\"},"
@@ -732,6 +871,9 @@ main(void)
 		cmocka_unit_test(test_order_several_lines),
 		cmocka_unit_test(test_order_guest),
 		cmocka_unit_test(test_order_guest_keys),
+		cmocka_unit_test(test_order_guest_long_email),
+		cmocka_unit_test(test_order_guest_odd_email),
+		cmocka_unit_test(test_order_known_customer),
 		cmocka_unit_test(test_order_known_products),
 		cmocka_unit_test(test_order_deleted_product),
 		cmocka_unit_test(test_order_statuses),

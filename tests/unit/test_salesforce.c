@@ -2,7 +2,10 @@
  * The Salesforce session (lib/salesforce.c) against the fake Salesforce
  * of tests/fake_sf over real HTTPS with the test CA: sign-in flows,
  * upserts, update-only and delete steps, the price book lookup, a 401
- * renewed once, 503 HTML, and the token store hook.
+ * renewed once, 503 HTML, the token store hook, and tokens shared
+ * through the journal (lib/tokens.c): one sign-in for several sessions
+ * and processes, one renewal after a 401, rotated refresh tokens kept,
+ * the sign-in lock waited for with a deadline, client_auth = basic.
  *
  * The group setup makes a CA with tests/tls/mkca.sh and starts the fake
  * on a free port; when python3, the fake or the script is missing every
@@ -19,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -30,8 +34,10 @@
 #include <json-c/json.h>
 
 #include "config.h"
+#include "journal.h"
 #include "log.h"
 #include "salesforce.h"
+#include "tokens.h"
 
 #define FAKE_SCRIPT	"tests/fake_sf/fake_sf.py"
 #define MKCA_SCRIPT	"tests/tls/mkca.sh"
@@ -835,7 +841,8 @@ static void
 test_token_store(void **state)
 {
 	struct fake_store st = { "00Dstale!token", "", 0, 0 };
-	struct sf_token_store store = { store_load, store_save, &st };
+	struct sf_token_store store = { store_load, store_save, &st, NULL,
+	    NULL, NULL, NULL, NULL };
 	struct sf_outcome out = { 0 };
 	struct map_plan plan = { 0 };
 	struct sf_session *sf;
@@ -847,11 +854,14 @@ test_token_store(void **state)
 	config_for(&cfg, SF_AUTH_CLIENT_CREDENTIALS);
 	customer_plan(&plan, "11", "Store");
 
-	/* The stored token is stale: 401, sign in, save, repeat. */
+	/*
+	 * The stored token is stale: 401, a second look at the store
+	 * (another worker may have renewed it), sign in, save, repeat.
+	 */
 	sf = open_session(&cfg);
 	sf_set_token_store(sf, &store);
 	expect_ok(sf_execute(sf, &plan, &out), &out);
-	assert_int_equal(st.loads, 1);
+	assert_int_equal(st.loads, 2);
 	assert_int_equal(st.saves, 1);
 	assert_int_equal(out.token_requests, 1);
 	assert_int_equal(out.requests, 3);
@@ -863,7 +873,7 @@ test_token_store(void **state)
 	sf = open_session(&cfg);
 	sf_set_token_store(sf, &store);
 	expect_ok(sf_execute(sf, &plan, &out), &out);
-	assert_int_equal(st.loads, 2);
+	assert_int_equal(st.loads, 3);
 	assert_int_equal(st.saves, 1);
 	assert_int_equal(out.token_requests, 0);
 	assert_int_equal(out.requests, 1);
@@ -922,6 +932,280 @@ test_refresh_token(void **state)
 	sf_close(sf);
 }
 
+/* A fresh journal file for shared-token tests, named by tag. */
+static void
+journal_path(char *path, size_t size, const char *tag)
+{
+	char lock[400];
+
+	snprintf(path, size, "%s/%s.db", fake.dir, tag);
+	unlink(path);
+	snprintf(lock, sizeof(lock), "%s.signin-lock", path);
+	unlink(lock);
+}
+
+static struct journal *
+open_journal(const char *path)
+{
+	struct journal *j;
+	char err[256];
+
+	if ((j = journal_open(path, err, sizeof(err))) == NULL)
+		fail_msg("journal_open: %s", err);
+	return j;
+}
+
+/* A session sharing tokens through its own connection to path. */
+static struct sf_session *
+shared_session(struct config *cfg, const char *path, struct journal **j)
+{
+	struct sf_session *sf;
+
+	cfg->store_path = (char *)(uintptr_t)path;
+	sf = open_session(cfg);
+
+	*j = open_journal(path);
+	assert_int_equal(tokens_attach(sf, *j), 0);
+	return sf;
+}
+
+/*
+ * Two workers share one token: the first signs in, the second never
+ * does; after the token dies, the first to see the 401 renews it and
+ * the other, seeing the replaced token, only reloads it. A token of
+ * another flow or user is never taken.
+ */
+static void
+test_shared_tokens(void **state)
+{
+	struct sf_outcome out = { 0 };
+	struct map_plan plan = { 0 };
+	struct sf_session *a, *b, *c;
+	struct journal *ja, *jb, *jc;
+	struct config cfg, other;
+	char path[300];
+
+	NEED_FAKE();
+	fake_reset();
+	journal_path(path, sizeof(path), "shared");
+	config_for(&cfg, SF_AUTH_PASSWORD);
+	customer_plan(&plan, "21", "Shared");
+	a = shared_session(&cfg, path, &ja);
+	b = shared_session(&cfg, path, &jb);
+
+	expect_ok(sf_execute(a, &plan, &out), &out);
+	assert_int_equal(out.token_requests, 1);
+	sf_outcome_clear(&out);
+	expect_ok(sf_execute(b, &plan, &out), &out);
+	assert_int_equal(out.token_requests, 0);
+	assert_int_equal(out.requests, 1);
+	sf_outcome_clear(&out);
+
+	fake_knobs("{\"expire_tokens\":true}");
+	expect_ok(sf_execute(a, &plan, &out), &out);
+	assert_int_equal(out.token_requests, 1);
+	assert_int_equal(out.requests, 3);
+	sf_outcome_clear(&out);
+	/* b holds the dead token: 401, then the store's new one. */
+	expect_ok(sf_execute(b, &plan, &out), &out);
+	assert_int_equal(out.token_requests, 0);
+	assert_int_equal(out.requests, 2);
+	sf_outcome_clear(&out);
+	assert_int_equal(fake_stat("token_requests"), 2);
+
+	/* Another flow is another identity: its own sign-in. */
+	config_for(&other, SF_AUTH_CLIENT_CREDENTIALS);
+	c = shared_session(&other, path, &jc);
+	expect_ok(sf_execute(c, &plan, &out), &out);
+	assert_int_equal(out.token_requests, 1);
+	sf_outcome_clear(&out);
+	sf_close(c);
+	journal_close(jc);
+
+	/* sf_login always asks, and shares what it gets. */
+	expect_ok(sf_login(a, &out), &out);
+	assert_int_equal(out.token_requests, 1);
+	sf_outcome_clear(&out);
+	sf_close(a);
+	sf_close(b);
+	journal_close(ja);
+	journal_close(jb);
+	plan_clear(&plan);
+}
+
+/*
+ * A rotated refresh token is in the journal before the session goes
+ * on, and a new session (a restarted worker, whose configuration still
+ * names the first token) uses it. A new token put in the configuration
+ * wins over the rotated chain of the old one.
+ */
+static void
+test_rotation_shared(void **state)
+{
+	struct sf_outcome out = { 0 };
+	struct sf_session *sf;
+	struct journal *j, *peek;
+	struct config cfg;
+	char path[300], value[8192];
+	bool found = false;
+
+	NEED_FAKE();
+	fake_reset();
+	fake_knobs("{\"rotate_refresh_tokens\":true}");
+	journal_path(path, sizeof(path), "rotate");
+	config_for(&cfg, SF_AUTH_REFRESH_TOKEN);
+	cfg.refresh_token = (char *)(uintptr_t)TEST_REFRESH;
+	sf = shared_session(&cfg, path, &j);
+	expect_ok(sf_login(sf, &out), &out);
+	sf_outcome_clear(&out);
+	peek = open_journal(path);
+	assert_int_equal(journal_kv_get(peek, "sf_refresh_token", value,
+	    sizeof(value), &found), 0);
+	assert_true(found);
+	assert_null(strstr(value, TEST_REFRESH));
+	assert_non_null(strstr(value, " 5Aep"));
+	/* No cleanup: the process "dies" with the rotation on disk. */
+	journal_close(j);
+	sf_close(sf);
+
+	sf = shared_session(&cfg, path, &j);
+	expect_ok(sf_login(sf, &out), &out);
+	sf_outcome_clear(&out);
+	expect_ok(sf_login(sf, &out), &out);
+	sf_outcome_clear(&out);
+	sf_close(sf);
+	journal_close(j);
+
+	/* A session without the store still holds the dead first one. */
+	sf = open_session(&cfg);
+	assert_int_equal(sf_login(sf, &out), WC2SF_SF_AUTH);
+	assert_non_null(strstr(out.message, "refresh_token"));
+	sf_outcome_clear(&out);
+	sf_close(sf);
+
+	/* Another configured token: the stored chain is not used. */
+	cfg.refresh_token = (char *)(uintptr_t)"5Aep-newly-authorised";
+	sf = shared_session(&cfg, path, &j);
+	assert_int_equal(sf_login(sf, &out), WC2SF_SF_AUTH);
+	assert_string_equal(out.code, "invalid_grant");
+	assert_null(strstr(out.message, "5Aep-newly-authorised"));
+	sf_outcome_clear(&out);
+	sf_close(sf);
+	journal_close(j);
+	journal_close(peek);
+}
+
+/*
+ * Workers started together make one token request: each child process
+ * opens its own session and journal connection and sends at once.
+ */
+static void
+test_cold_start_processes(void **state)
+{
+	enum { WORKERS = 6 };
+	struct config cfg;
+	char path[300];
+	pid_t pids[WORKERS];
+	int go[2], status, i, failed = 0;
+
+	NEED_FAKE();
+	fake_reset();
+	journal_path(path, sizeof(path), "cold");
+	/* The file and schema exist before the race, as in production. */
+	journal_close(open_journal(path));
+	config_for(&cfg, SF_AUTH_JWT);
+	cfg.store_path = path;
+	assert_int_equal(pipe(go), 0);
+	for (i = 0; i < WORKERS; i++) {
+		if ((pids[i] = fork()) == 0) {
+			struct sf_outcome out = { 0 };
+			struct map_plan plan = { 0 };
+			struct sf_session *sf;
+			struct journal *j;
+			char key[16], c;
+
+			close(go[1]);
+			sf = sf_open(&cfg, key, sizeof(key));
+			j = journal_open(path, key, sizeof(key));
+			if (sf == NULL || j == NULL || tokens_attach(sf, j))
+				_exit(2);
+			snprintf(key, sizeof(key), "cold-%d", i);
+			customer_plan(&plan, key, "Cold");
+			if (read(go[0], &c, 1) != 0)
+				_exit(3);
+			_exit(sf_execute(sf, &plan, &out) == WC2SF_OK ? 0 : 1);
+		}
+		assert_true(pids[i] > 0);
+	}
+	close(go[0]);
+	close(go[1]);		/* every child reads EOF at once */
+	for (i = 0; i < WORKERS; i++) {
+		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			failed++;
+	}
+	assert_int_equal(failed, 0);
+	assert_int_equal(fake_stat("token_requests"), 1);
+	assert_int_equal(fake_count("Account"), WORKERS);
+}
+
+/*
+ * A worker that cannot get the sign-in lock in time gives up for now
+ * (unavailable, nothing sent) and signs in once it is free; client
+ * credentials sent as HTTP Basic work like the body form.
+ */
+static void
+test_lock_wait_and_basic(void **state)
+{
+	struct sf_outcome out = { 0 };
+	struct sf_token_store store;
+	struct map_plan plan = { 0 };
+	struct sf_session *sf;
+	struct journal *j;
+	struct tokens *t;
+	struct config cfg;
+	char path[300], lock[400];
+	long t0;
+	int fd;
+
+	NEED_FAKE();
+	fake_reset();
+	journal_path(path, sizeof(path), "lock");
+	config_for(&cfg, SF_AUTH_CLIENT_CREDENTIALS);
+	cfg.client_basic = true;
+	cfg.store_path = path;
+	customer_plan(&plan, "31", "Lock");
+	j = open_journal(path);
+	sf = open_session(&cfg);
+	t = tokens_new(&cfg, j);
+	assert_non_null(t);
+	tokens_set_lock_wait(t, 300);
+	tokens_store(t, &store);
+	sf_set_token_store(sf, &store);
+
+	/* Another "process" holds the lock: a second open file. */
+	snprintf(lock, sizeof(lock), "%s.signin-lock", path);
+	fd = open(lock, O_RDONLY | O_CREAT, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(flock(fd, LOCK_EX), 0);
+	t0 = mono_ms();
+	assert_int_equal(sf_execute(sf, &plan, &out), WC2SF_SF_UNAVAILABLE);
+	assert_true(mono_ms() - t0 >= 300);
+	assert_true(mono_ms() - t0 < 3000);
+	assert_int_equal(out.token_requests, 0);
+	assert_non_null(strstr(out.message, "still signing in"));
+	sf_outcome_clear(&out);
+	close(fd);
+
+	expect_ok(sf_execute(sf, &plan, &out), &out);
+	assert_int_equal(out.token_requests, 1);
+	sf_outcome_clear(&out);
+	assert_int_equal(fake_stat("token_requests"), 1);
+	sf_close(sf);
+	journal_close(j);
+	plan_clear(&plan);
+}
+
 int
 main(void)
 {
@@ -935,6 +1219,10 @@ main(void)
 		cmocka_unit_test(test_pricebook_update_delete),
 		cmocka_unit_test(test_token_store),
 		cmocka_unit_test(test_refresh_token),
+		cmocka_unit_test(test_shared_tokens),
+		cmocka_unit_test(test_rotation_shared),
+		cmocka_unit_test(test_cold_start_processes),
+		cmocka_unit_test(test_lock_wait_and_basic),
 	};
 
 	/* SF_DEBUG=1 shows the one line per request of lib/salesforce.c. */

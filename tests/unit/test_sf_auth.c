@@ -20,6 +20,7 @@
 #include <openssl/pem.h>
 
 #include "log.h"
+#include "salesforce.h"
 #include "sf_wire.h"
 
 static char key_path[64];
@@ -396,8 +397,8 @@ test_token_answers(void **state)
 	    WC2SF_SF_AUTH);
 	assert_string_equal(out.code, "invalid_grant");
 	assert_string_equal(out.message, "invalid_grant: authentication "
-	    "failure; check username and password (with the security token "
-	    "appended)");
+	    "failure; check [salesforce] username and password (with the "
+	    "security token appended)");
 	assert_int_equal(read_token(400, "{\"error\":\"invalid_grant\","
 	    "\"error_description\":\"audience is invalid\"}", tok, &out),
 	    WC2SF_SF_AUTH);
@@ -409,11 +410,12 @@ test_token_answers(void **state)
 	assert_int_equal(read_token(400, "{\"error\":\"invalid_client_id\","
 	    "\"error_description\":\"client identifier invalid\"}", tok,
 	    &out), WC2SF_SF_AUTH);
-	assert_non_null(strstr(out.message, "check client_id"));
+	assert_non_null(strstr(out.message, "check [salesforce] client_id"));
 	assert_int_equal(read_token(400, "{\"error\":\"invalid_client\","
 	    "\"error_description\":\"invalid client credentials\"}", tok,
 	    &out), WC2SF_SF_AUTH);
-	assert_non_null(strstr(out.message, "check client_secret"));
+	assert_non_null(strstr(out.message,
+	    "check [salesforce] client_secret"));
 	assert_int_equal(read_token(400, "{\"error\":"
 	    "\"unsupported_grant_type\",\"error_description\":\"grant type "
 	    "not supported\"}", tok, &out), WC2SF_SF_AUTH);
@@ -437,6 +439,147 @@ test_token_answers(void **state)
 	free(tok);
 }
 
+/* Each documented failure: Salesforce's words, then what to do. */
+static void
+test_token_failure_messages(void **state)
+{
+	static const struct {
+		long status;
+		const char *body;
+		enum wc2sf_result want;
+		const char *message;
+	} cases[] = {
+		{ 400, "{\"error\":\"invalid_grant\",\"error_description\":"
+		    "\"audience is invalid\"}", WC2SF_SF_AUTH,
+		    "invalid_grant: audience is invalid; check [salesforce] "
+		    "audience (sandboxes use https://test.salesforce.com)" },
+		{ 400, "{\"error\":\"invalid_grant\",\"error_description\":"
+		    "\"expired authorization code\"}", WC2SF_SF_AUTH,
+		    "invalid_grant: expired authorization code; check this "
+		    "host's clock; the assertion is valid for 3 minutes" },
+		{ 400, "{\"error\":\"invalid_grant\",\"error_description\":"
+		    "\"invalid assertion\"}", WC2SF_SF_AUTH,
+		    "invalid_grant: invalid assertion; check that "
+		    "[salesforce] private_key matches the certificate of the "
+		    "connected app" },
+		{ 400, "{\"error\":\"invalid_grant\",\"error_description\":"
+		    "\"expired access/refresh token\"}", WC2SF_SF_AUTH,
+		    "invalid_grant: expired access/refresh token; "
+		    "re-authorise the connected app and put the new token in "
+		    "[salesforce] refresh_token" },
+		{ 400, "{\"error\":\"invalid_client\",\"error_description\":"
+		    "\"invalid client credentials\"}", WC2SF_SF_AUTH,
+		    "invalid_client: invalid client credentials; check "
+		    "[salesforce] client_secret (the consumer secret)" },
+		{ 400, "{\"error\":\"unsupported_grant_type\","
+		    "\"error_description\":\"grant type not supported\"}",
+		    WC2SF_SF_AUTH, "unsupported_grant_type: grant type not "
+		    "supported; check [salesforce] auth, and that login_url "
+		    "is the https login, test or My Domain URL" },
+		{ 400, "{\"error\":\"invalid_grant\",\"error_description\":"
+		    "\"request not supported on this domain\"}",
+		    WC2SF_SF_AUTH, "invalid_grant: request not supported on "
+		    "this domain; use the org's My Domain URL as [salesforce] "
+		    "login_url" },
+		{ 400, "{\"error\":\"app_not_found\"}", WC2SF_SF_AUTH,
+		    "app_not_found: no description; check [salesforce] "
+		    "client_id, and try the org's My Domain URL as "
+		    "[salesforce] audience" },
+		{ 503, "<html><head><title>Service\n  Unavailable</title>"
+		    "</head><body>down</body></html>", WC2SF_SF_UNAVAILABLE,
+		    "the token endpoint answered HTTP 503 with an HTML page "
+		    "(\"Service Unavailable\") instead of a token; Salesforce "
+		    "is unavailable, wc2sf will retry" },
+		{ 502, "", WC2SF_SF_UNAVAILABLE, "the token endpoint answered "
+		    "HTTP 502 with an empty body instead of a token; "
+		    "Salesforce is unavailable, wc2sf will retry" },
+		{ 404, "<html><body>Not here</body></html>",
+		    WC2SF_SF_UNAVAILABLE, "the token endpoint answered HTTP "
+		    "404 with an HTML page instead of a token; check "
+		    "[salesforce] login_url (the https login, test or My "
+		    "Domain URL)" },
+		{ 400, "Bad request\nsecond line", WC2SF_SF_UNAVAILABLE,
+		    "the token endpoint answered HTTP 400 with text (\"Bad "
+		    "request\") instead of a token; check [salesforce] "
+		    "login_url (the https login, test or My Domain URL)" },
+		{ 401, "{\"message\":\"no\"}", WC2SF_SF_AUTH, "the token "
+		    "endpoint answered HTTP 401 with JSON without an OAuth "
+		    "error instead of a token; check [salesforce] login_url "
+		    "(the https login, test or My Domain URL)" },
+	};
+	static const char unterminated[] = { '<', 't', 'i', 't', 'l', 'e',
+	    '>', 'D', 'o', 'w', 'n' };
+	struct sf_token *tok = malloc(sizeof(*tok));
+	struct sf_outcome out;
+	size_t i;
+
+	assert_non_null(tok);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(read_token(cases[i].status, cases[i].body,
+		    tok, &out), cases[i].want);
+		assert_string_equal(out.message, cases[i].message);
+		assert_string_equal(tok->access, "");
+	}
+	/* Only len bytes are read: no NUL needed at the end. */
+	memset(&out, 0, sizeof(out));
+	assert_int_equal(sf_auth_read_token(503, unterminated,
+	    sizeof(unterminated), tok, &out), WC2SF_SF_UNAVAILABLE);
+	assert_non_null(strstr(out.message, "(\"Down\")"));
+	/* The scheme's case does not matter; it is stored as https://. */
+	assert_int_equal(read_token(200, "{\"access_token\":\"t\","
+	    "\"instance_url\":\"HTTPS://Acme.my.salesforce.com/\"}", tok,
+	    &out), WC2SF_OK);
+	assert_string_equal(tok->instance_url,
+	    "https://Acme.my.salesforce.com");
+	free(tok);
+}
+
+/* client_auth = basic: the client leaves the form for a header. */
+static void
+test_basic(void **state)
+{
+	struct sf_auth_creds c = { SF_AUTH_CLIENT_CREDENTIALS,
+	    "wc2sf-test-client", "test-client-secret-9f8e7d", NULL, NULL,
+	    NULL, NULL };
+	char why[128], header[128], *form = NULL;
+
+	assert_int_equal(sf_auth_form_basic(&c, true, &form, why,
+	    sizeof(why)), WC2SF_OK);
+	assert_string_equal(form, "grant_type=client_credentials");
+	free(form);
+	c.flow = SF_AUTH_REFRESH_TOKEN;
+	c.refresh_token = "5Aep/1";
+	assert_int_equal(sf_auth_form_basic(&c, true, &form, why,
+	    sizeof(why)), WC2SF_OK);
+	assert_string_equal(form, "grant_type=refresh_token&refresh_token="
+	    "5Aep%2F1");
+	free(form);
+	/* The password flow keeps its client in the form. */
+	c.flow = SF_AUTH_PASSWORD;
+	c.username = "u";
+	c.password = "p";
+	assert_int_equal(sf_auth_form_basic(&c, true, &form, why,
+	    sizeof(why)), WC2SF_OK);
+	assert_non_null(strstr(form, "client_secret=test-client"));
+	free(form);
+	/* Basic needs the secret even where the body would not. */
+	c.flow = SF_AUTH_REFRESH_TOKEN;
+	c.client_secret = NULL;
+	assert_int_equal(sf_auth_form_basic(&c, true, &form, why,
+	    sizeof(why)), WC2SF_SF_AUTH);
+	assert_null(form);
+	assert_string_equal(why, "[salesforce] client_secret is required "
+	    "for client_auth = basic");
+
+	assert_true(sf_auth_basic("wc2sf-test-client",
+	    "test-client-secret-9f8e7d", header, sizeof(header)));
+	/* base64("wc2sf-test-client:test-client-secret-9f8e7d") */
+	assert_string_equal(header, "Basic d2Myc2YtdGVzdC1jbGllbnQ6dGVzdC1j"
+	    "bGllbnQtc2VjcmV0LTlmOGU3ZA==");
+	assert_false(sf_auth_basic("id", "secret", header, 12));
+	assert_false(sf_auth_basic(NULL, "secret", header, sizeof(header)));
+}
+
 int
 main(void)
 {
@@ -447,6 +590,8 @@ main(void)
 		cmocka_unit_test(test_load_key_errors),
 		cmocka_unit_test(test_forms),
 		cmocka_unit_test(test_token_answers),
+		cmocka_unit_test(test_token_failure_messages),
+		cmocka_unit_test(test_basic),
 	};
 
 	log_init("test_sf_auth", LOG_LEVEL_ERROR);

@@ -120,7 +120,10 @@ test_pct_encode(void **state)
 	assert_string_equal(small, "");
 }
 
-/* Two upsert steps fit one composite with allOrNone, byte for byte. */
+/*
+ * Two upsert steps fit one composite with allOrNone, byte for byte.
+ * Keys that are no plain words (a guest's e-mail) go in collections.
+ */
 static void
 test_pack_two_steps(void **state)
 {
@@ -128,11 +131,11 @@ test_pack_two_steps(void **state)
 	struct sf_pack pack;
 	char why[128];
 
-	plan_add(&plan, MAP_UPSERT, "Account", "WC_Customer_Id__c",
-	    "[{\"WC_Customer_Id__c\":\"42\",\"Name\":\"Jane Doe\"}]");
-	plan_add(&plan, MAP_UPSERT, "Contact", "WC_Customer_Id__c",
-	    "[{\"WC_Customer_Id__c\":\"42\",\"LastName\":\"Doe\","
-	    "\"Account\":{\"WC_Customer_Id__c\":\"42\"}}]");
+	plan_add(&plan, MAP_UPSERT, "Account", "WC_Guest_Email__c",
+	    "[{\"WC_Guest_Email__c\":\"a/b c%+@x.test\",\"Name\":\"Jane Doe\"}]");
+	plan_add(&plan, MAP_UPSERT, "Contact", "WC_Guest_Email__c",
+	    "[{\"WC_Guest_Email__c\":\"a/b c%+@x.test\",\"LastName\":\"Doe\","
+	    "\"Account\":{\"WC_Guest_Email__c\":\"a/b c%+@x.test\"}}]");
 	assert_int_equal(sf_wire_pack(&plan, "62.0", NULL, &pack, why,
 	    sizeof(why)), WC2SF_OK);
 	assert_int_equal(pack.n, 1);
@@ -142,19 +145,83 @@ test_pack_two_steps(void **state)
 	    "{\"allOrNone\":true,\"collateSubrequests\":false,"
 	    "\"compositeRequest\":["
 	    "{\"method\":\"PATCH\",\"url\":\"" V "/composite/sobjects/"
-	    "Account/WC_Customer_Id__c\",\"referenceId\":\"r0\","
+	    "Account/WC_Guest_Email__c\",\"referenceId\":\"r0\","
 	    "\"body\":{\"allOrNone\":true,\"records\":[{\"attributes\":"
-	    "{\"type\":\"Account\"},\"WC_Customer_Id__c\":\"42\","
+	    "{\"type\":\"Account\"},\"WC_Guest_Email__c\":\"a/b c%+@x.test\","
 	    "\"Name\":\"Jane Doe\"}]}},"
 	    "{\"method\":\"PATCH\",\"url\":\"" V "/composite/sobjects/"
-	    "Contact/WC_Customer_Id__c\",\"referenceId\":\"r1\","
+	    "Contact/WC_Guest_Email__c\",\"referenceId\":\"r1\","
 	    "\"body\":{\"allOrNone\":true,\"records\":[{\"attributes\":"
-	    "{\"type\":\"Contact\"},\"WC_Customer_Id__c\":\"42\","
-	    "\"LastName\":\"Doe\",\"Account\":{\"WC_Customer_Id__c\":"
-	    "\"42\"}}]}}]}");
+	    "{\"type\":\"Contact\"},\"WC_Guest_Email__c\":\"a/b c%+@x.test\","
+	    "\"LastName\":\"Doe\",\"Account\":{\"WC_Guest_Email__c\":"
+	    "\"a/b c%+@x.test\"}}]}}]}");
 	assert_int_equal(pack.parts[0].subs[0].kind, SF_SUB_UPSERT);
 	assert_string_equal(pack.parts[0].subs[1].sobject, "Contact");
 	assert_int_equal(pack.parts[0].subs[1].step, 1);
+	sf_pack_free(&pack);
+	plan_clear(&plan);
+}
+
+/*
+ * One-record steps with plain keys are sObject upserts by URL, the key
+ * out of the body; they leave the 5 collections to bigger steps.
+ */
+static void
+test_pack_single_upserts(void **state)
+{
+	struct map_plan plan = { 0 };
+	struct sf_pack pack;
+	char why[128];
+
+	assert_true(sf_wire_key_safe("42"));
+	assert_true(sf_wire_key_safe("std-12"));
+	assert_true(sf_wire_key_safe("order_7-x"));
+	assert_false(sf_wire_key_safe(""));
+	assert_false(sf_wire_key_safe(NULL));
+	assert_false(sf_wire_key_safe("a.b"));
+	assert_false(sf_wire_key_safe("a b"));
+	assert_false(sf_wire_key_safe("a/b"));
+	assert_false(sf_wire_key_safe("a%2F"));
+	assert_false(sf_wire_key_safe("a+b"));
+	assert_false(sf_wire_key_safe("\xc3\xa9"));
+	assert_false(sf_wire_key_safe("x@y"));
+	assert_true(sf_wire_key_safe("1234567890123456789012345678901234567890"
+	    "1234567890123456789012345678901234567890"));
+	assert_false(sf_wire_key_safe("1234567890123456789012345678901234567890"
+	    "12345678901234567890123456789012345678901"));
+
+	plan_add(&plan, MAP_UPSERT, "Account", "WC_Customer_Id__c",
+	    "[{\"WC_Customer_Id__c\":\"42\",\"Name\":\"Jane Doe\"}]");
+	plan_add(&plan, MAP_UPSERT, "Contact", "WC_Customer_Id__c",
+	    "[{\"WC_Customer_Id__c\":42,\"LastName\":\"Doe\","
+	    "\"Account\":{\"WC_Customer_Id__c\":\"42\"}}]");
+	assert_int_equal(sf_wire_pack(&plan, "62.0", NULL, &pack, why,
+	    sizeof(why)), WC2SF_OK);
+	assert_int_equal(pack.n, 1);
+	assert_int_equal(pack.parts[0].nsubs, 2);
+	assert_int_equal(pack.parts[0].ncollections, 0);
+	assert_string_equal(sf_wire_body(&pack.parts[0]),
+	    "{\"allOrNone\":true,\"collateSubrequests\":false,"
+	    "\"compositeRequest\":["
+	    "{\"method\":\"PATCH\",\"url\":\"" V "/sobjects/"
+	    "Account/WC_Customer_Id__c/42\",\"referenceId\":\"r0\","
+	    "\"body\":{\"Name\":\"Jane Doe\"}},"
+	    "{\"method\":\"PATCH\",\"url\":\"" V "/sobjects/"
+	    "Contact/WC_Customer_Id__c/42\",\"referenceId\":\"r1\","
+	    "\"body\":{\"LastName\":\"Doe\",\"Account\":"
+	    "{\"WC_Customer_Id__c\":\"42\"}}}]}");
+	assert_int_equal(pack.parts[0].subs[0].kind, SF_SUB_UPSERT_ONE);
+	assert_int_equal(pack.parts[0].subs[1].records, 1);
+	sf_pack_free(&pack);
+	plan_clear(&plan);
+
+	/* Two records of one step are one collection, whatever the keys. */
+	plan_add(&plan, MAP_UPSERT, "Product2", "WC_Product_Id__c",
+	    "[{\"WC_Product_Id__c\":\"1\"},{\"WC_Product_Id__c\":\"2\"}]");
+	assert_int_equal(sf_wire_pack(&plan, "62.0", NULL, &pack, why,
+	    sizeof(why)), WC2SF_OK);
+	assert_int_equal(pack.parts[0].ncollections, 1);
+	assert_int_equal(pack.parts[0].subs[0].kind, SF_SUB_UPSERT);
 	sf_pack_free(&pack);
 	plan_clear(&plan);
 }
@@ -176,7 +243,10 @@ test_pack_300_items(void **state)
 	    sizeof(why)), WC2SF_OK);
 	assert_int_equal(pack.n, 1);
 	assert_int_equal(pack.parts[0].nsubs, 3);
-	assert_int_equal(pack.parts[0].ncollections, 3);
+	assert_int_equal(pack.parts[0].ncollections, 2);
+	assert_int_equal(pack.parts[0].subs[0].kind, SF_SUB_UPSERT_ONE);
+	assert_string_equal(sub_field(&pack.parts[0], 0, "url"),
+	    V "/sobjects/Order/WC_Order_Id__c/731");
 	assert_int_equal(sub_records(&pack.parts[0], 1), 200);
 	assert_int_equal(sub_records(&pack.parts[0], 2), 100);
 	assert_int_equal(pack.parts[0].subs[1].records, 200);
@@ -186,7 +256,10 @@ test_pack_300_items(void **state)
 	plan_clear(&plan);
 }
 
-/* Seven one-record steps: 5 collections, then 2, in step order. */
+/*
+ * Seven one-record steps keyed by e-mails: 5 collections, then 2, in
+ * step order. Keyed by plain words, all seven fit one composite.
+ */
 static void
 test_pack_many_steps(void **state)
 {
@@ -200,6 +273,17 @@ test_pack_many_steps(void **state)
 	for (i = 0; i < 7; i++)
 		plan_add(&plan, MAP_UPSERT, types[i], "Key__c",
 		    "[{\"Key__c\":\"1\"}]");
+	assert_int_equal(sf_wire_pack(&plan, "62.0", NULL, &pack, why,
+	    sizeof(why)), WC2SF_OK);
+	assert_int_equal(pack.n, 1);
+	assert_int_equal(pack.parts[0].nsubs, 7);
+	assert_int_equal(pack.parts[0].ncollections, 0);
+	sf_pack_free(&pack);
+	plan_clear(&plan);
+
+	for (i = 0; i < 7; i++)
+		plan_add(&plan, MAP_UPSERT, types[i], "Key__c",
+		    "[{\"Key__c\":\"a@b.test\"}]");
 	assert_int_equal(sf_wire_pack(&plan, "62.0", NULL, &pack, why,
 	    sizeof(why)), WC2SF_OK);
 	assert_int_equal(pack.n, 2);
@@ -419,14 +503,76 @@ ids_text(const struct sf_outcome *out)
 	    JSON_C_TO_STRING_PLAIN);
 }
 
+/* Two one-record collections (keys no URL can carry as they are). */
 static void
 account_contact(struct map_plan *plan, struct sf_pack *pack)
 {
 	plan_add(plan, MAP_UPSERT, "Account", "WC_Customer_Id__c",
-	    "[{\"WC_Customer_Id__c\":\"42\",\"Name\":\"A\"}]");
+	    "[{\"WC_Customer_Id__c\":\"4.2\",\"Name\":\"A\"}]");
 	plan_add(plan, MAP_UPSERT, "Contact", "WC_Customer_Id__c",
-	    "[{\"WC_Customer_Id__c\":\"42\",\"LastName\":\"B\"}]");
+	    "[{\"WC_Customer_Id__c\":\"4.2\",\"LastName\":\"B\"}]");
 	pack_of(plan, pack);
+	assert_int_equal(pack->parts[0].ncollections, 2);
+}
+
+/* The answers of single upserts: 201/200 bodies, errors, 300. */
+static void
+test_read_single_upserts(void **state)
+{
+	struct map_plan plan = { 0 };
+	struct sf_pack pack;
+	struct sf_outcome out = { 0 };
+
+	plan_add(&plan, MAP_UPSERT, "Account", "WC_Customer_Id__c",
+	    "[{\"WC_Customer_Id__c\":\"42\",\"Name\":\"A\"}]");
+	plan_add(&plan, MAP_UPSERT, "Contact", "WC_Customer_Id__c",
+	    "[{\"WC_Customer_Id__c\":\"42\",\"LastName\":\"B\"}]");
+	pack_of(&plan, &pack);
+	assert_int_equal(pack.parts[0].subs[1].kind, SF_SUB_UPSERT_ONE);
+	assert_int_equal(read_answer(&pack.parts[0], 200,
+	    "{\"compositeResponse\":["
+	    "{\"body\":{\"id\":\"001XX000003DHP0YAO\",\"success\":true,"
+	    "\"errors\":[],\"created\":true},\"httpHeaders\":{\"Location\":"
+	    "\"/x\"},\"httpStatusCode\":201,\"referenceId\":\"r0\"},"
+	    "{\"body\":{\"id\":\"003XX000004TmiQYAS\",\"success\":true,"
+	    "\"errors\":[],\"created\":false},\"httpHeaders\":{},"
+	    "\"httpStatusCode\":200,\"referenceId\":\"r1\"}]}", &out),
+	    WC2SF_OK);
+	assert_string_equal(ids_text(&out), "{\"Account\":"
+	    "[\"001XX000003DHP0YAO\"],\"Contact\":[\"003XX000004TmiQYAS\"]}");
+	/* The error after its echo; Salesforce's words kept. */
+	assert_int_equal(read_answer(&pack.parts[0], 200,
+	    "{\"compositeResponse\":["
+	    "{\"body\":[{\"errorCode\":\"PROCESSING_HALTED\",\"message\":"
+	    "\"x\"}],\"httpStatusCode\":400,\"referenceId\":\"r0\"},"
+	    "{\"body\":[{\"message\":\"Required fields are missing: "
+	    "[LastName]\",\"errorCode\":\"REQUIRED_FIELD_MISSING\","
+	    "\"fields\":[\"LastName\"]}],\"httpHeaders\":{},"
+	    "\"httpStatusCode\":400,\"referenceId\":\"r1\"}]}", &out),
+	    WC2SF_SF_REJECTED);
+	assert_string_equal(out.code, "REQUIRED_FIELD_MISSING");
+	assert_string_equal(out.message,
+	    "Contact: Required fields are missing: [LastName]");
+	/* Several records match the key: 300 with their URLs. */
+	assert_int_equal(read_answer(&pack.parts[0], 200,
+	    "{\"compositeResponse\":["
+	    "{\"body\":[\"/services/data/v62.0/sobjects/Account/001A\","
+	    "\"/services/data/v62.0/sobjects/Account/001B\"],"
+	    "\"httpStatusCode\":300,\"referenceId\":\"r0\"},"
+	    "{\"body\":[{\"errorCode\":\"PROCESSING_HALTED\",\"message\":"
+	    "\"x\"}],\"httpStatusCode\":400,\"referenceId\":\"r1\"}]}",
+	    &out), WC2SF_SF_REJECTED);
+	assert_string_equal(out.code, "MULTIPLE_CHOICES");
+	/* A success without an id is no success. */
+	assert_int_equal(read_answer(&pack.parts[0], 200,
+	    "{\"compositeResponse\":["
+	    "{\"body\":null,\"httpStatusCode\":204,\"referenceId\":\"r0\"},"
+	    "{\"body\":{\"id\":\"003X\",\"success\":true},"
+	    "\"httpStatusCode\":200,\"referenceId\":\"r1\"}]}", &out),
+	    WC2SF_SF_REJECTED);
+	sf_outcome_clear(&out);
+	sf_pack_free(&pack);
+	plan_clear(&plan);
 }
 
 static void
@@ -764,8 +910,8 @@ test_read_malformed(void **state)
 		"null",
 		"\"compositeResponse\"",
 		"{\"compositeResponse\":[]} trailing",
-		"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
-		    "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+		("[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+		    "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"),
 	};
 	struct map_plan plan = { 0 };
 	struct sf_pack pack;
@@ -920,6 +1066,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pct_encode),
 		cmocka_unit_test(test_pack_two_steps),
+		cmocka_unit_test(test_pack_single_upserts),
 		cmocka_unit_test(test_pack_300_items),
 		cmocka_unit_test(test_pack_many_steps),
 		cmocka_unit_test(test_pack_collection_limit),
@@ -928,6 +1075,7 @@ main(void)
 		cmocka_unit_test(test_pack_bad_keys),
 		cmocka_unit_test(test_pack_pricebook),
 		cmocka_unit_test(test_read_success),
+		cmocka_unit_test(test_read_single_upserts),
 		cmocka_unit_test(test_read_collection_error),
 		cmocka_unit_test(test_read_rollback),
 		cmocka_unit_test(test_read_transient),
