@@ -1322,7 +1322,7 @@ def report(bench, opts, wall):
             yes(flat and under))
         segs = []
         for a, b in zip(marks, marks[1:]):
-            if b["deliveries"] > a["deliveries"] and \
+            if b["deliveries"] - a["deliveries"] >= 1000 and \
                     b["seconds"] > a["seconds"]:
                 segs.append(f"{b['deliveries']:,}: "
                             f"{(b['deliveries'] - a['deliveries']) / (b['seconds'] - a['seconds']):,.0f}/s")

@@ -57,6 +57,7 @@
 
 #include "log.h"
 
+
 #define DEFAULT_CLAIM_TTL_MS (5 * 60 * 1000LL)
 #define DEFAULT_BUSY_MS 5000
 #define DEFAULT_LIST_LIMIT 50
@@ -223,6 +224,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_CANDIDATES] =
 	    "SELECT e.id FROM events e WHERE e.state = 0"
 	    " AND e.next_attempt_ms <= ?1 AND e.id > ?2"
+	    " AND (e.attempts > 0 OR e.received_ms <= ?4)"
 	    " AND NOT (e.resource_id <> '' AND EXISTS (SELECT 1 FROM events o"
 	    " WHERE o.resource = e.resource AND o.resource_id = e.resource_id"
 	    " AND o.state = 0 AND o.id < e.id))"
@@ -300,6 +302,7 @@ struct journal {
 	char *path;
 	sqlite3_stmt *stmt[ST_COUNT];
 	int64_t claim_ttl_ms;
+	int64_t fresh_ms;		/* see journal_set_fresh() */
 	int64_t fixed_now_ms;		/* tests; 0: the real clock */
 	int busy_ms;
 	char error[1024];
@@ -762,6 +765,12 @@ journal_close(struct journal *j)
 		    sqlite3_errmsg(j->db));
 	free(j->path);
 	free(j);
+}
+
+void
+journal_set_fresh(struct journal *j, int64_t ms)
+{
+	j->fresh_ms = ms > 0 ? ms : 0;
 }
 
 void
@@ -1311,6 +1320,8 @@ candidates(struct journal *j, int64_t due_by, int64_t after_id,
 	sqlite3_bind_int64(st, 1, due_by);
 	sqlite3_bind_int64(st, 2, after_id);
 	sqlite3_bind_int(st, 3, CLAIM_BATCH);
+	sqlite3_bind_int64(st, 4, due_by == INT64_MAX ? INT64_MAX :
+	    due_by - j->fresh_ms);
 	while (*n < CLAIM_BATCH && (r = row(j, st, what)) == 1)
 		ids[(*n)++] = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);

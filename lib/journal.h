@@ -79,6 +79,14 @@ const char *journal_error(const struct journal *j);
  */
 void journal_set_claim_ttl(struct journal *j, int64_t ms);
 
+/*
+ * Events never attempted are left to journal_claim_next() (without all)
+ * only once they are ms old: the worker that recorded one claims it by
+ * id at once, and another worker's drain must not take it in between.
+ * Default 0.
+ */
+void journal_set_fresh(struct journal *j, int64_t ms);
+
 /* How long to wait for another writer; default 5000 ms. */
 void journal_set_busy_timeout(struct journal *j, int ms);
 

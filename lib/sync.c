@@ -22,6 +22,7 @@
 #include "map.h"
 #include "salesforce.h"
 #include "signature.h"
+#include "tokens.h"
 
 /* Nesting deeper than any WooCommerce payload; deeper is refused. */
 #define JSON_MAX_DEPTH 64
@@ -29,6 +30,12 @@
 /* Backoff for Salesforce trouble: 30 s doubling to 1 h, with jitter. */
 #define BACKOFF_FIRST_MS (30 * 1000LL)
 #define BACKOFF_MAX_MS (3600 * 1000LL)
+
+/*
+ * A drain leaves a delivery this young to the worker that recorded it
+ * and is about to send it itself.
+ */
+#define FRESH_MS 2000
 
 /* After a daily-limit error nothing is sent for this long. */
 #define DAILY_LIMIT_PAUSE_MS (3600 * 1000LL)
@@ -104,6 +111,11 @@ sync_journal(struct sync *s)
 	}
 	journal_set_claim_ttl(s->journal,
 	    ((int64_t)s->cfg->timeout + 60) * 1000);
+	journal_set_fresh(s->journal, FRESH_MS);
+	/* All workers share one Salesforce token through the journal. */
+	if (tokens_attach(s->sf, s->journal) != 0)
+		log_warn("event=tokens_attach error=\"the shared token store "
+		    "is not in use; each worker signs in on its own\"");
 	return s->journal;
 }
 
@@ -451,11 +463,11 @@ fallback:
 static void
 log_request(const struct webhook_request *req, const char *id,
     int64_t event, const struct sync_reply *reply, const struct attempt *a,
-    const char *error, int64_t started)
+    const char *error, int64_t started, bool warn)
 {
 	char topic[96], rid[96], err[300], code[80];
 
-	log_at(reply->status >= 400 || reply->result == WC2SF_DEAD ?
+	log_at(warn || reply->status >= 400 || reply->result == WC2SF_DEAD ?
 	    LOG_LEVEL_WARN : LOG_LEVEL_INFO,
 	    "topic=%s id=%s event=%lld result=%s status=%d sf_ms=%ld "
 	    "ms=%lld sf_code=%s error=%s",
@@ -630,9 +642,10 @@ sync_handle(struct sync *s, const struct webhook_request *req,
 	enum wc2sf_result r;
 	const char *error = NULL;
 	char id[64] = "", modified[32] = "", resource[32], topic[128];
+	char wc_code[64], wc_error[160];
 	const char *dot;
 	int64_t started = now_ms();
-	bool sent = false;
+	bool sent = false, rest_error = false;
 
 	memset(&ev, 0, sizeof(ev));
 	memset(&a, 0, sizeof(a));
@@ -647,6 +660,17 @@ sync_handle(struct sync *s, const struct webhook_request *req,
 		goto out;
 	}
 	map_identify(body, id, sizeof(id), modified, sizeof(modified));
+	/*
+	 * WooCommerce signs and sends a REST error object when it could
+	 * not build the payload (resource gone, owner without rights): the
+	 * event is kept and ignored, but a person should hear of it.
+	 */
+	rest_error = map_rest_error(body, wc_code, sizeof(wc_code));
+	if (rest_error && error == NULL) {
+		snprintf(wc_error, sizeof(wc_error), "WooCommerce sent a REST "
+		    "error (%s) instead of the %s", wc_code, req->topic);
+		error = wc_error;
+	}
 	dot = strchr(req->topic, '.');
 	snprintf(resource, sizeof(resource), "%.*s",
 	    (int)(dot - req->topic), req->topic);
@@ -698,7 +722,8 @@ sync_handle(struct sync *s, const struct webhook_request *req,
 		r = WC2SF_BAD_PAYLOAD;
 out:
 	reply_fill(reply, r, req, id, ev.id, sent ? &a : NULL, error);
-	log_request(req, id, ev.id, reply, sent ? &a : NULL, error, started);
+	log_request(req, id, ev.id, reply, sent ? &a : NULL, error, started,
+	    rest_error);
 	sf_outcome_clear(&a.out);
 	json_object_put(body);
 	free(ev.body);

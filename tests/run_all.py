@@ -14,7 +14,8 @@ One suite (what make unit and make integration run):
   --sanitized  the build has AddressSanitizer/UBSan: set their options
                and count any report in a unit test's output as a failure
   --wrap CMD   start wc2sf.fcgi under CMD (valgrind ...): $WC2SF_WRAP
-  --match RE   only the integration modules whose name matches RE
+  --match RE   only the integration tests whose id (module.Class.test)
+               matches RE
 
 Every suite of make check, side by side, one closing line over all:
 
@@ -26,12 +27,12 @@ runs these suites as child processes, each with its own output shown
 whole when it ends:
   plain     unit tests, style check, integration tests on B
   asan      the same unit and integration tests on A (clang ASan+UBSan)
-  valgrind  the integration modules matching RE on B, wc2sf.fcgi under
+  valgrind  the integration tests matching RE on B, wc2sf.fcgi under
             CMD (memcheck)
   fuzz      fuzz/run.py: regressions and seeds replayed, then each target
             fuzzed N seconds (niced, so the tests keep their CPU)
-plain and asan run one after the other, valgrind and fuzz beside them
-(--serial: all in turn).
+plain, asan and valgrind-then-fuzz run side by side (--serial: all in
+turn).
 """
 import argparse
 import os
@@ -99,14 +100,15 @@ def run_style():
 
 
 def _only_matching(suite, regex):
-    """A copy of suite with the tests whose module name matches regex."""
+    """A copy of suite with the tests whose id (module.Class.test)
+    matches regex."""
     kept = unittest.TestSuite()
     for item in suite:
         if isinstance(item, unittest.TestSuite):
             sub = _only_matching(item, regex)
             if sub.countTestCases():
                 kept.addTest(sub)
-        elif re.search(regex, item.id().split(".")[0]):
+        elif re.search(regex, item.id()):
             kept.addTest(item)
     return kept
 
@@ -197,22 +199,28 @@ def run_suites(args):
     """The suites of make check, in lanes; returns (passed, failed)."""
     me = [sys.executable, os.path.abspath(__file__)]
     names = [os.path.basename(b) for b in args.binaries]
+    # Most of a suite's time is spent waiting (servers starting, polls),
+    # so suites share the CPUs well; the fuzzers, time-boxed, run niced
+    # after memcheck and take what CPU is left.
     lanes = [[Suite("plain", me + ["--build", args.build] + args.binaries)]]
     if args.asan_build:
         asan_bins = [os.path.join(args.asan_build, "tests", n)
                      for n in names]
-        lanes[0].append(Suite("asan", me + ["--build", args.asan_build,
-                                            "--sanitized"] + asan_bins))
+        lanes.append([Suite("asan", me + ["--build", args.asan_build,
+                                          "--sanitized"] + asan_bins)])
+    last = []
     if args.valgrind:
-        lanes.append([Suite("valgrind", me + [
+        last.append(Suite("valgrind", me + [
             "--build", args.build, "--integration-only", "--wrap",
-            args.valgrind, "--match", args.valgrind_match])])
+            args.valgrind, "--match", args.valgrind_match]))
     if args.fuzz_build:
-        lanes.append([Suite("fuzz", [
+        last.append(Suite("fuzz", [
             sys.executable, os.path.join(REPO, "fuzz", "run.py"),
             "--build", args.fuzz_build, "--seconds",
             str(args.fuzz_seconds), "--jobs", str(args.fuzz_jobs)],
-            nice=10)])
+            nice=10))
+    if last:
+        lanes.append(last)
     if args.serial:
         lanes = [[s for lane in lanes for s in lane]]
 

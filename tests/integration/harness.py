@@ -1155,6 +1155,24 @@ class Harness:
         return sqlite3.connect(f"file:{path}?mode={mode}", uri=True,
                                timeout=10)
 
+    def wait_journal_idle(self, timeout=60, quiet=1.0):
+        """
+        Wait until no event in the journal is claimed and none changed
+        for quiet seconds: the workers' drains after their replies are
+        over.
+        """
+        def idle():
+            db = self.journal()
+            try:
+                held, last = db.execute(
+                    "SELECT count(claimed_by), coalesce(max(updated_ms), 0)"
+                    " FROM events").fetchone()
+            finally:
+                db.close()
+            return held == 0 and last < (time.time() - quiet) * 1000
+
+        wait_until(idle, timeout, "the workers to finish draining")
+
     def webhook_headers(self, topic, body, template=None):
         """
         WooCommerce's headers for a delivery of body under topic ("order.

@@ -134,16 +134,7 @@ class JournalConcurrency(harness.HarnessCase):
 
         # What is still queued goes with the drains or, at the latest,
         # with a replay once the workers are done.
-        def settled():
-            """No claim held, and nothing changed for a second."""
-            db = h.journal()
-            held, last = db.execute(
-                "SELECT count(claimed_by), max(updated_ms) FROM events"
-                " WHERE state = 0 OR updated_ms > 0").fetchone()
-            db.close()
-            return held == 0 and last < time.time() * 1000 - 1000
-
-        harness.wait_until(settled, 60, "the workers to finish draining")
+        h.wait_journal_idle()
         replay = h.cli("replay", "--json")
         self.assertEqual(replay.returncode, 0,
                          replay.stdout + replay.stderr)

@@ -204,6 +204,7 @@ class JournalOutage(harness.HarnessCase):
                    if r.get("event") == "retry"
                    and r.get("result") == "synced"]
         self.assertGreater(len(drained), 0)
+        h.wait_journal_idle()
         self.assertLess(self.pending(h), left)
 
         replay = h.cli("replay", "--json")

@@ -195,12 +195,8 @@ class Values(ShopAssertions):
         self.assertEqual(len(lines), 1)
         self.assertEqual(lines[0]["result"], "ignored")
 
-    @unittest.expectedFailure
     def test_rest_error_body_is_a_warning(self):
-        """XXX The issue asks for a warning naming the code; sync.c logs
-        ignored deliveries at info. Expected to fail until sync.c logs
-        a REST error body at warn (map_rest_error() tells it); then
-        remove the decorator."""
+        """A REST error body is ignored, with a warning naming its code."""
         body = {"code": "rest_forbidden_context",
                 "message": "Sorry, you are not allowed.",
                 "data": {"status": 403}}
