@@ -16,8 +16,7 @@
 -- BASE keeps the ids of one run apart from every other run's. Every id
 -- is distinct, so wc2sf's dedupe never short-circuits a delivery: a
 -- customer or product id is BASE + n, an order id (BASE + n) * 1000 +
--- its line count, which tells the Salesforce stand-in how many records
--- to answer for.
+-- its line count, so that logs can tell a 30-line order from the rest.
 --
 -- Signing uses HMAC-SHA256 from the libcrypto wrk itself links, through
 -- LuaJIT's FFI. done() prints "bench key=value" lines for bench/run.py.

@@ -23,6 +23,7 @@ import concurrent.futures
 import glob
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -41,6 +42,9 @@ SETTINGS = {
 }
 # One input taking longer than this (seconds) is a finding: a hang.
 INPUT_TIMEOUT = 10
+# A working corpus that grew past this many inputs is merged down to
+# the ones that each add coverage before the next run.
+MERGE_ABOVE = 3000
 RSS_LIMIT_MB = 2048
 # Sanitizer settings for the targets; a leak is a finding too.
 ENV = {
@@ -129,6 +133,22 @@ def replay(build, target):
                    f"{len(seeds)} seeds")
 
 
+def merge(binary, work):
+    """Keep only the inputs of work that add coverage (libFuzzer -merge)."""
+    fresh = work + ".merged"
+    shutil.rmtree(fresh, ignore_errors=True)
+    os.makedirs(fresh)
+    proc = subprocess.run([binary, "-merge=1", f"-timeout={INPUT_TIMEOUT}",
+                           fresh, work], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+                          env=_env(), timeout=600)
+    if proc.returncode == 0:
+        shutil.rmtree(work)
+        os.rename(fresh, work)
+    else:
+        shutil.rmtree(fresh, ignore_errors=True)
+
+
 def fuzz(build, target, seconds):
     """Fuzz target for seconds from its seeds; stop at a finding."""
     binary = os.path.join(build, target)
@@ -136,6 +156,8 @@ def fuzz(build, target, seconds):
     artifacts = os.path.join(build, "artifacts", target)
     os.makedirs(work, exist_ok=True)
     os.makedirs(artifacts, exist_ok=True)
+    if len(os.listdir(work)) > MERGE_ABOVE:
+        merge(binary, work)
     dict_name, max_len = SETTINGS.get(target, (None, 4096))
     argv = [binary, f"-max_total_time={seconds}",
             f"-timeout={INPUT_TIMEOUT}", f"-rss_limit_mb={RSS_LIMIT_MB}",

@@ -18,8 +18,8 @@
  * bytes; these functions build bodies, read responses and classify
  * errors, so tests can check them byte for byte.
  *
- *   sf_wire.c  path encoding, packing a plan into composite requests,
- *              reading composite and error responses, classification
+ *   sf_wire.c  path encoding, packing a plan into composite requests
+ *   sf_read.c  reading composite and error responses, classification
  *   sf_auth.c  OAuth form bodies, JWT assertions, token responses
  *
  * Strings written into caller buffers are always NUL-terminated and cut
@@ -56,6 +56,18 @@ struct json_object *sf_wire_parse(const char *body, size_t len);
  * cutting a longer text to fit a buffer.
  */
 void sf_wire_utf8_cut(char *s);
+
+/*
+ * Small readers and writers both halves share. sf_wire_member() is
+ * o[key] when o is an object that has it, else NULL;
+ * sf_wire_member_str() the same when the value is a string. The caller
+ * does not own what they return. sf_wire_copy_str() copies s (NULL: "")
+ * into buf, cut to fit on a character boundary.
+ */
+struct json_object *sf_wire_member(struct json_object *o, const char *key);
+const char *sf_wire_member_str(struct json_object *o, const char *key);
+bool sf_wire_is_array(struct json_object *o);
+void sf_wire_copy_str(char *buf, size_t size, const char *s);
 
 /* What one subrequest of a composite stands for. */
 enum sf_sub_kind {

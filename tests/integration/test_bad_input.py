@@ -4,9 +4,13 @@ Each row is one request and what must come of it: the reply's status and
 result word (README.md's reply table), and what the journal keeps: no
 row at all (refused before it was stored), or one row in a given state.
 A row stored as "synced" must have reached the fake Salesforce; every
-other row must not have sent anything there. After every row a valid,
-new delivery goes through the same worker (same process) and is synced,
-so a request that hurt the worker shows at once, at the row that did it.
+other row must not have sent anything there, but for those Salesforce
+refused (202 dead). After every row a valid, new delivery goes through
+the same worker (same process) and is synced, so a request that hurt
+the worker shows at once, at the row that did it (under valgrind, where
+deliveries are slow, a ping after each row and a delivery every 8th).
+At the end of each table Salesforce holds records of the synced rows
+only. test_open_bugs holds the rows of reported bugs not fixed yet.
 
 The tables: signatures (every wrong shape of X-WC-Webhook-Signature),
 headers (missing, repeated, malformed), bodies (not JSON, deep, NUL
@@ -15,7 +19,8 @@ types for every field the mapping tables read (lib/map_*.c), sizes
 around max_body, methods; then slow clients, sent by hand on a socket.
 """
 
-import copy
+import hashlib
+import hmac
 import json
 import os
 import socket
@@ -123,7 +128,7 @@ def order(changes=(), topic="order.updated"):
     body = fixture_json("063-order_created")
     body["id"] = fresh_id()
     body["number"] = str(body["id"])
-    for i, line in enumerate(body["line_items"]):
+    for line in body["line_items"]:
         line["id"] = fresh_id()
     for path, value in changes:
         edit(body, path, value)
@@ -173,9 +178,8 @@ def signature_rows():
         ("signature in lower case",
          lambda: signed(body, signature=good.lower())),
         ("signature as hex",
-         lambda: signed(body, signature=harness.hmac.new(
-             harness.SECRET.encode(), body,
-             harness.hashlib.sha256).hexdigest())),
+         lambda: signed(body, signature=hmac.new(
+             harness.SECRET.encode(), body, hashlib.sha256).hexdigest())),
         ("signature with sha256= prefix",
          lambda: signed(body, signature="sha256=" + good)),
         ("signature with a space inside",
