@@ -14,7 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <netdb.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
@@ -26,6 +29,8 @@
 #include "webhook.h"
 
 #define WC2SF_VERSION "0.1.0"
+
+#define LISTEN_BACKLOG 64
 
 /* Body size assumed when the configuration could not be read. */
 #define FALLBACK_MAX_BODY (1024 * 1024)
@@ -48,6 +53,21 @@ on_term(int sig)
 	(void)sig;
 	stopping = 1;
 	FCGX_ShutdownPending();
+}
+
+static void usage(FILE *out);
+
+/* A usage mistake: say which word was wrong, then the usage. */
+static int
+usage_error(const char *what, const char *arg)
+{
+	fputs("wc2sf.fcgi: ", stderr);
+	fputs(what, stderr);
+	fputs(": ", stderr);
+	fputs(arg, stderr);
+	fputs("\n", stderr);
+	usage(stderr);
+	return 2;
 }
 
 static void
@@ -163,34 +183,48 @@ handle(struct responder *r, struct webhook_request *req,
     int (*read_fn)(void *ctx, unsigned char *p, int n), void *ctx,
     struct sync_reply *reply)
 {
-	size_t got;
+	size_t got = 0;
 
-	if (r->body == NULL || (!r->config_ok || r->sync == NULL)) {
-		memset(reply, 0, sizeof(*reply));
-		reply->result = r->config_ok ? WC2SF_INTERNAL : WC2SF_CONFIG;
-		if (r->body == NULL)
-			reply->result = WC2SF_NO_MEMORY;
-		reply->status = 503;
-		snprintf(reply->body, sizeof(reply->body),
-		    "{\"result\":\"%s\",\"error\":\"wc2sf is not configured "
-		    "correctly; see the web server's error log\"}",
-		    wc2sf_result_name(reply->result));
-		log_error("event=request result=%s status=503 error=\"%s\"",
-		    wc2sf_result_name(reply->result),
-		    r->config_ok ? r->sync_err : r->config_err);
-		return;
-	}
-	if (req->content_length > 0 &&
+	if (r->body != NULL && req->content_length > 0 &&
 	    (size_t)req->content_length > r->body_cap) {
 		/* Do not read what will be refused anyway. */
-		req->body = r->body;
-		req->body_len = r->body_cap + 1;
-	} else {
+		got = r->body_cap + 1;
+	} else if (r->body != NULL) {
 		got = read_body(r->body, r->body_cap, read_fn, ctx);
-		req->body = r->body;
-		req->body_len = got;
 	}
-	sync_handle(r->sync, req, reply);
+	req->body = r->body;
+	req->body_len = got;
+	if (r->config_ok && r->sync != NULL) {
+		sync_handle(r->sync, req, reply);
+		return;
+	}
+	memset(reply, 0, sizeof(*reply));
+	/*
+	 * WooCommerce's URL check needs nothing of the configuration: a
+	 * webhook saved while the config is being fixed still goes active.
+	 */
+	if (r->body != NULL && req->method != NULL &&
+	    strcmp(req->method, "POST") == 0 && got <= r->body_cap &&
+	    webhook_is_ping(req)) {
+		reply->result = WC2SF_PING;
+		reply->status = 200;
+		snprintf(reply->body, sizeof(reply->body),
+		    "{\"result\":\"ping\"}");
+		log_warn("event=request result=ping status=200 error=\"%s\"",
+		    "answered without a working configuration");
+		return;
+	}
+	reply->result = r->config_ok ? WC2SF_INTERNAL : WC2SF_CONFIG;
+	if (r->body == NULL)
+		reply->result = WC2SF_NO_MEMORY;
+	reply->status = 503;
+	snprintf(reply->body, sizeof(reply->body),
+	    "{\"result\":\"%s\",\"error\":\"wc2sf is not configured "
+	    "correctly; see the web server's error log\"}",
+	    wc2sf_result_name(reply->result));
+	log_error("event=request result=%s status=503 error=\"%s\"",
+	    wc2sf_result_name(reply->result),
+	    r->config_ok ? r->sync_err : r->config_err);
 }
 
 static int
@@ -287,33 +321,112 @@ serve_cgi(struct responder *r)
 	return 0;
 }
 
+/* A unix socket someone still accepts on: never take it over. */
+static bool
+socket_alive(const struct sockaddr_un *sun)
+{
+	int fd, rc;
+
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (fd < 0)
+		return false;
+	rc = connect(fd, (const struct sockaddr *)sun, sizeof(*sun));
+	close(fd);
+	return rc == 0;
+}
+
+static int
+listen_unix(const char *path, mode_t mode)
+{
+	struct sockaddr_un sun;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (path[0] != '/' || strlen(path) >= sizeof(sun.sun_path)) {
+		log_error("event=listen path=%s error=\"a socket path must be "
+		    "absolute and under %zu bytes\"", path,
+		    sizeof(sun.sun_path));
+		return -1;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if (socket_alive(&sun)) {
+		log_error("event=listen path=%s error=\"another process "
+		    "serves this socket\"", path);
+		return -1;
+	}
+	if (unlink(path) != 0 && errno != ENOENT) {
+		log_error("event=listen path=%s error=\"unlink: %s\"", path,
+		    strerror(errno));
+		return -1;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 ||
+	    chmod(path, mode) != 0 || listen(fd, LISTEN_BACKLOG) != 0) {
+		log_error("event=listen path=%s error=\"%s\"", path,
+		    strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* "HOST:PORT", with a numeric port and a host getaddrinfo() knows. */
+static int
+listen_tcp(const char *spec)
+{
+	struct addrinfo hints, *res = NULL;
+	char host[256];
+	const char *colon;
+	int fd = -1, on = 1, rc;
+
+	colon = strrchr(spec, ':');
+	if (colon == NULL || colon == spec || colon[1] == '\0' ||
+	    strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
+	    (size_t)(colon - spec) >= sizeof(host)) {
+		log_error("event=listen spec=%s error=\"expected unix:/PATH "
+		    "or HOST:PORT\"", spec);
+		return -1;
+	}
+	memcpy(host, spec, (size_t)(colon - spec));
+	host[colon - spec] = '\0';
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	rc = getaddrinfo(host, colon + 1, &hints, &res);
+	if (rc != 0) {
+		log_error("event=listen spec=%s error=\"%s\"", spec,
+		    gai_strerror(rc));
+		return -1;
+	}
+	fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on,
+	    sizeof(on)) != 0 || bind(fd, res->ai_addr, res->ai_addrlen) != 0 ||
+	    listen(fd, LISTEN_BACKLOG) != 0) {
+		log_error("event=listen spec=%s error=\"%s\"", spec,
+		    strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
 /*
- * "unix:/run/x.sock" -> "/run/x.sock"; "127.0.0.1:9000" stays. A unix
- * socket gets mode (the web server must be able to write to it; the
- * process umask would make it private).
+ * --listen: "unix:/run/wc2sf.sock" (given mode: the web server must be
+ * able to write to it, which the process umask would forbid) or
+ * "127.0.0.1:9000". Our own sockets rather than FCGX_OpenSocket(), which
+ * exits the process on a bind error and takes over live sockets.
  */
 static int
 open_listener(const char *spec, mode_t mode)
 {
-	const char *path = spec;
-	int fd;
-
-	if (strncmp(spec, "unix:", 5) == 0) {
-		path = spec + 5;
-		if (unlink(path) != 0 && errno != ENOENT)
-			log_warn("event=listen path=%s error=\"%s\"", path,
-			    strerror(errno));
-	}
-	fd = FCGX_OpenSocket(path, 64);
-	if (fd < 0) {
-		log_error("event=listen spec=%s error=\"cannot listen\"",
-		    spec);
-		return -1;
-	}
-	if (path != spec && chmod(path, mode) != 0)
-		log_warn("event=listen path=%s error=\"chmod: %s\"", path,
-		    strerror(errno));
-	return fd;
+	if (strncmp(spec, "unix:", 5) == 0)
+		return listen_unix(spec + 5, mode);
+	return listen_tcp(spec);
 }
 
 int
@@ -333,10 +446,10 @@ main(int argc, char **argv)
 		} else if (strcmp(argv[i], "--socket-mode") == 0 &&
 		    i + 1 < argc) {
 			socket_mode = (mode_t)strtoul(argv[++i], &end, 8);
-			if (*end != '\0' || socket_mode > 0777) {
-				usage(stderr);
-				return 2;
-			}
+			if (*end != '\0' || end == argv[i] ||
+			    socket_mode > 0777)
+				return usage_error("--socket-mode wants "
+				    "an octal mode such as 0660", argv[i]);
 		} else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
 			config_path = argv[++i];
 		} else if (strcmp(argv[i], "--version") == 0) {
@@ -346,8 +459,8 @@ main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		} else {
-			usage(stderr);
-			return 2;
+			return usage_error("unknown option or missing value",
+			    argv[i]);
 		}
 	}
 	log_init("wc2sf.fcgi", LOG_LEVEL_INFO);
@@ -376,5 +489,7 @@ main(int argc, char **argv)
 	else
 		rc = serve_fastcgi(&r, fd);
 	responder_close(&r);
+	if (listen_spec != NULL && strncmp(listen_spec, "unix:", 5) == 0)
+		unlink(listen_spec + 5);
 	return rc;
 }

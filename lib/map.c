@@ -269,6 +269,15 @@ map_id_text(struct json_object *v, char *out, size_t size)
 	const char *s;
 	size_t n;
 
+	/*
+	 * json-c turns an integer that does not fit 64 bits into the
+	 * largest one it has, so two different huge ids would become one
+	 * key: refuse those values (no WooCommerce id comes near them).
+	 */
+	if (json_object_is_type(v, json_type_int) &&
+	    (json_object_get_int64(v) == INT64_MAX ||
+	    json_object_get_uint64(v) == UINT64_MAX))
+		return false;
 	if (json_object_is_type(v, json_type_int))
 		s = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
 	else if (json_object_is_type(v, json_type_string))

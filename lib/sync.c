@@ -6,7 +6,9 @@
  */
 #include "sync.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +59,7 @@ struct sync {
 	size_t keylen;
 	struct journal *journal;	/* NULL until it can be opened */
 	struct sf_session *sf;
+	int64_t quiet_until;		/* no drain before: Salesforce failed */
 	char journal_err[512];
 };
 
@@ -170,31 +173,98 @@ sync_close(struct sync *s)
 }
 
 /*
+ * True if obj holds NaN or Infinity written as such: json-c takes these
+ * words, JSON has none. (1e400 is valid JSON that json-c also reads as
+ * infinite; json-c keeps the text it read, which tells them apart, and
+ * the mapping then refuses that number as out of range.)
+ */
+static bool
+has_non_finite(struct json_object *obj)
+{
+	const char *text;
+	size_t i, n;
+
+	switch (json_object_get_type(obj)) {
+	case json_type_double:
+		if (isfinite(json_object_get_double(obj)))
+			return false;
+		text = json_object_to_json_string(obj);
+		text += text[0] == '-';
+		return !isdigit((unsigned char)text[0]);
+	case json_type_array:
+		n = json_object_array_length(obj);
+		for (i = 0; i < n; i++)
+			if (has_non_finite(json_object_array_get_idx(obj, i)))
+				return true;
+		return false;
+	case json_type_object: {
+		json_object_object_foreach(obj, key, value) {
+			(void)key;
+			if (has_non_finite(value))
+				return true;
+		}
+		return false;
+	}
+	default:
+		return false;
+	}
+}
+
+/*
  * Parse a body as one JSON object and nothing after it. NULL when it is
- * not: invalid JSON, a scalar, trailing bytes, NUL bytes, or nesting
- * deeper than JSON_MAX_DEPTH.
+ * not, with *why (may be NULL) saying what is wrong: empty, a NUL byte,
+ * invalid JSON, nesting deeper than JSON_MAX_DEPTH, trailing bytes, a
+ * value that is not an object, or NaN/Infinity, which json-c accepts
+ * and JSON does not.
  */
 static struct json_object *
-parse_body(const unsigned char *body, size_t len)
+parse_body_why(const unsigned char *body, size_t len, const char **why)
 {
 	struct json_tokener *tok;
-	struct json_object *obj;
+	struct json_object *obj = NULL;
+	enum json_tokener_error jerr;
+	const char *reason = NULL;
 
-	if (len == 0 || len > INT32_MAX || memchr(body, '\0', len) != NULL)
-		return NULL;
+	if (len == 0 || len > INT32_MAX) {
+		reason = "body is empty";
+		goto out;
+	}
+	if (memchr(body, '\0', len) != NULL) {
+		reason = "body holds a NUL byte";
+		goto out;
+	}
 	tok = json_tokener_new_ex(JSON_MAX_DEPTH);
-	if (tok == NULL)
-		return NULL;
+	if (tok == NULL) {
+		reason = "out of memory";
+		goto out;
+	}
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	obj = json_tokener_parse_ex(tok, (const char *)body, (int)len);
-	if (obj != NULL && (json_tokener_get_error(tok) != json_tokener_success
-	    || json_tokener_get_parse_end(tok) != len ||
-	    !json_object_is_type(obj, json_type_object))) {
+	jerr = json_tokener_get_error(tok);
+	if (obj == NULL || jerr != json_tokener_success)
+		reason = jerr == json_tokener_error_depth ? "body nests "
+		    "deeper than 64 levels" : "body is not valid JSON";
+	else if (json_tokener_get_parse_end(tok) != len)
+		reason = "body has bytes after the JSON value";
+	else if (!json_object_is_type(obj, json_type_object))
+		reason = "body is JSON but not an object";
+	else if (has_non_finite(obj))
+		reason = "body holds NaN or Infinity, which JSON lacks";
+	json_tokener_free(tok);
+	if (reason != NULL) {
 		json_object_put(obj);
 		obj = NULL;
 	}
-	json_tokener_free(tok);
+out:
+	if (why != NULL)
+		*why = reason;
 	return obj;
+}
+
+static struct json_object *
+parse_body(const unsigned char *body, size_t len)
+{
+	return parse_body_why(body, len, NULL);
 }
 
 /* Exponential backoff with +-20% jitter, by attempts made so far. */
@@ -361,6 +431,7 @@ send_event(struct sync *s, const struct journal_event *ev,
 	case WC2SF_NO_MEMORY:
 		state = JOURNAL_PENDING;
 		next = now + backoff_ms(ev->attempts + 1);
+		s->quiet_until = now + BACKOFF_FIRST_MS;
 		if (a->out.daily_limit) {
 			pause_start(s, now + DAILY_LIMIT_PAUSE_MS);
 			next = now + DAILY_LIMIT_PAUSE_MS;
@@ -507,7 +578,8 @@ sync_precheck(struct sync *s, const struct webhook_request *req,
 		return WC2SF_BAD_SIGNATURE;
 	}
 	if (!webhook_topic_valid(req)) {
-		*error = "X-WC-Webhook-Topic missing or malformed";
+		*error = "X-WC-Webhook-Topic missing or malformed, or "
+		    "X-WC-Webhook-Resource/Event disagree with it";
 		return WC2SF_BAD_REQUEST;
 	}
 	return WC2SF_OK;
@@ -653,10 +725,9 @@ sync_handle(struct sync *s, const struct webhook_request *req,
 	r = sync_precheck(s, req, &error);
 	if (r != WC2SF_OK)
 		goto out;
-	body = parse_body(req->body, req->body_len);
+	body = parse_body_why(req->body, req->body_len, &error);
 	if (body == NULL) {
 		r = WC2SF_BAD_PAYLOAD;
-		error = "body is not a JSON object";
 		goto out;
 	}
 	map_identify(body, id, sizeof(id), modified, sizeof(modified));
@@ -697,6 +768,7 @@ sync_handle(struct sync *s, const struct webhook_request *req,
 	ev.body_len = req->body_len;
 	if (journal_record(j, &ev) != 0) {
 		log_journal("journal_record", 0, journal_error(j));
+		ev.id = 0;	/* nothing was recorded: no number to show */
 		r = WC2SF_JOURNAL_FAILED;
 		error = "the journal cannot be written";
 		goto out;
@@ -776,6 +848,15 @@ drain(struct sync *s, double seconds, bool all, struct sync_stats *stats)
 	while (now_ms() < deadline) {
 		if (paused(s, now_ms())) {
 			st->paused = true;
+			st->stopped = true;
+			break;
+		}
+		/*
+		 * Salesforce just failed this worker: a drain now would only
+		 * hold the worker for another timeout while deliveries wait
+		 * in the web server's queue.
+		 */
+		if (!all && now_ms() < s->quiet_until) {
 			st->stopped = true;
 			break;
 		}
