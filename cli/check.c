@@ -2,9 +2,10 @@
  * `wc2sf check`: is this setup ready for the first order? Like `nginx -t`
  * it tells each problem in one line naming the key, file, object or
  * field and the fix, and exits 0 only when there is none. In order: the
- * configuration, the journal, a sign-in with the configured flow, then
- * the org: every object and custom field wc2sf writes, the standard
- * price book, and the API usage Salesforce reports.
+ * configuration (the webhook secret too), the journal, a sign-in with
+ * the configured flow, then the org: the API version, every object and
+ * custom field wc2sf writes, the standard price book, and the API usage
+ * Salesforce reports.
  */
 #include "cli.h"
 
@@ -31,14 +32,20 @@
 
 #define DEPLOY_FIX	"deploy salesforce/ (see salesforce/README.md)"
 #define USAGE_WARN_PCT	90
+/* WooCommerce makes 50-character secrets; a person's may be shorter. */
+#define SECRET_MIN	16
+/* The placeholders of wc2sf.conf.sample begin so. */
+#define SAMPLE_PREFIX	"replace-with-"
+#define SECRET_FIX	"put the secret WooCommerce shows for the webhook " \
+	"(WooCommerce > Settings > Advanced > Webhooks) here"
 
 static const char check_usage[] =
 	"usage: wc2sf check [--offline] [--json]\n"
 	"\n"
 	"Check the configuration, the journal, the Salesforce sign-in and the\n"
-	"org: the custom fields wc2sf writes, the standard price book and the\n"
-	"API usage. Each problem is one line naming what is wrong and the\n"
-	"fix.\n"
+	"org: the API version, the custom fields wc2sf writes, the standard\n"
+	"price book and the API usage. Each problem is one line naming what\n"
+	"is wrong and the fix.\n"
 	"  --offline    skip everything that talks to Salesforce\n"
 	"  --json       the findings as one JSON object\n"
 	"Exit status 0 only when everything is ready.\n";
@@ -167,6 +174,36 @@ say(struct check_run *run, enum check_level level, const char *what,
 }
 
 /*
+ * The webhook secret is the only thing that tells a delivery from a
+ * forgery: empty, short or still the sample's placeholder, anyone can
+ * sign one. inih keeps quotes, so a quoted secret never matches the
+ * one WooCommerce signs with. One line, the first problem found; the
+ * secret itself is never shown.
+ */
+static void
+check_secret(struct check_run *run, const char *secret)
+{
+	static const char what[] = "[woocommerce] secret";
+	size_t n = secret != NULL ? strlen(secret) : 0;
+
+	if (n == 0)
+		say(run, CHECK_FAIL, what, "empty, so anyone can sign a "
+		    "delivery; give the webhook a random secret of %d or more "
+		    "characters and put it here", SECRET_MIN);
+	else if (n >= 2 && ((secret[0] == '"' && secret[n - 1] == '"') ||
+	    (secret[0] == '\'' && secret[n - 1] == '\'')))
+		say(run, CHECK_FAIL, what, "in quotes, which become part of "
+		    "the secret, so no delivery will match; remove the quotes");
+	else if (strncmp(secret, SAMPLE_PREFIX, strlen(SAMPLE_PREFIX)) == 0)
+		say(run, CHECK_FAIL, what, "still the placeholder of "
+		    "wc2sf.conf.sample; " SECRET_FIX);
+	else if (n < SECRET_MIN)
+		say(run, CHECK_FAIL, what, "only %zu characters, easily "
+		    "guessed; give the webhook a random secret of %d or more "
+		    "characters and put it here", n, SECRET_MIN);
+}
+
+/*
  * The configuration, loaded as the responder loads it: every key known
  * and valid, every file present and only its owner can write (config.c
  * refuses anything else). Files holding secrets that others can read
@@ -185,6 +222,7 @@ check_config(struct check_run *run, struct config *cfg)
 		return false;
 	}
 	say(run, CHECK_OK, "config", "%s", cfg->path);
+	check_secret(run, cfg->secret);
 	for (i = 0; cfg->readable != NULL && cfg->readable[i] != NULL; i++)
 		say(run, CHECK_WARN, cfg->readable[i], "other users can read "
 		    "it (mode %04o) and it holds a secret; run chmod o-r on it",
@@ -266,6 +304,42 @@ check_sign_in(struct check_run *run, const struct config *cfg,
 		say(run, CHECK_FAIL, "salesforce sign-in", "%s", out.message);
 	sf_outcome_clear(&out);
 	return ok;
+}
+
+/*
+ * Every URL names [salesforce] api_version; one the org does not serve
+ * makes each request after the sign-in fail as if access were missing.
+ * false when it is not served (describing the objects would only
+ * repeat that). A list that cannot be had is a warning: the describes
+ * that follow tell the rest.
+ */
+static bool
+check_api_version(struct check_run *run, struct sf_session *sf)
+{
+	static const char what[] = "[salesforce] api_version";
+	struct sf_outcome out;
+	enum wc2sf_result r;
+	char newest[32];
+	bool served;
+
+	memset(&out, 0, sizeof(out));
+	r = sf_version_served(sf, &served, newest, sizeof(newest), &out);
+	if (r != WC2SF_OK)
+		say(run, CHECK_WARN, what, "cannot list the versions the org "
+		    "serves: %s%s%s", out.code, out.code[0] != '\0' ? ": " :
+		    "", out.message);
+	else if (!served && newest[0] != '\0')
+		say(run, CHECK_FAIL, what, "%s is not served by this org, "
+		    "whose newest is %s; set api_version = %s",
+		    sf_api_version(sf), newest, newest);
+	else if (!served)
+		say(run, CHECK_FAIL, what, "%s is not served by this org, "
+		    "which lists no versions", sf_api_version(sf));
+	else
+		say(run, CHECK_OK, what, "%s (the org's newest is %s)",
+		    sf_api_version(sf), newest);
+	sf_outcome_clear(&out);
+	return r != WC2SF_OK || served;
 }
 
 /* Describe's type words a field of this kind may have. */
@@ -544,7 +618,8 @@ check_salesforce(struct check_run *run, const struct config *cfg,
 		sf_close(sf);
 		return;
 	}
-	if (check_sign_in(run, cfg, sf) && check_objects(run, cfg, sf)) {
+	if (check_sign_in(run, cfg, sf) && check_api_version(run, sf) &&
+	    check_objects(run, cfg, sf)) {
 		check_pricebook(run, sf);
 		check_api_usage(run, sf, top);
 	}

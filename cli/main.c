@@ -4,12 +4,14 @@
  * the rest of the command line to one command of the table below.
  */
 #include "cli.h"
+#include "version.h"
 
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "config.h"
+
 
 struct command {
 	const char *name;
@@ -36,6 +38,7 @@ static const struct command commands[] = {
 static const struct option main_options[] = {
 	{ "config", required_argument, NULL, 'c' },
 	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -54,11 +57,13 @@ usage(FILE *out)
 	    "$WC2SF_CONFIG,\n"
 	    "                       else %s)\n"
 	    "  -h, --help           this text\n"
+	    "  --version            print the version of wc2sf\n"
 	    "\n"
-	    "status, events, show and prune print JSON with --json. Every "
-	    "command\n"
-	    "takes --help. Exit status: 0 done, 1 a problem, 2 a usage "
-	    "mistake.\n", CONFIG_DEFAULT_PATH);
+	    "Every command (status, events, show, replay, prune, check) "
+	    "takes\n"
+	    "--json, to print one JSON document for scripts, and --help.\n"
+	    "Exit status: 0 done, 1 a problem, 2 a usage mistake.\n",
+	    CONFIG_DEFAULT_PATH);
 }
 
 /* After a usage mistake: the one line, and where the rest is. */
@@ -79,6 +84,24 @@ find_command(const char *name)
 		if (strcmp(name, commands[i].name) == 0)
 			return &commands[i];
 	return NULL;
+}
+
+/*
+ * Name the word getopt_long() stopped at (c is what it returned). A
+ * missing value is always at the end, in the last word. A long option
+ * (optopt 0, or a letter only a long option has) is the whole word
+ * before optind. An unknown short option may sit inside a word that
+ * optind has not left yet ("-xc"), so it is named by its letter.
+ */
+static void
+option_mistake(int c, char **argv)
+{
+	if (c == ':')
+		cli_error("%s needs a value", argv[optind - 1]);
+	else if (optopt == 0 || optopt == 'h' || optopt == 'V')
+		cli_error("unexpected %s", argv[optind - 1]);
+	else
+		cli_error("unknown option -%c", optopt);
 }
 
 /* Run one command with argv[0] its name, getopt starting afresh. */
@@ -102,8 +125,9 @@ help_command(int argc, char **argv)
 		return CLI_EXIT_OK;
 	}
 	if (argc > 2) {
-		cli_error("help: one command at a time");
-		return CLI_EXIT_USAGE;
+		cli_error("help: unexpected %s (one command at a time)",
+		    argv[2]);
+		return usage_mistake();
 	}
 	cmd = find_command(argv[1]);
 	if (cmd == NULL) {
@@ -136,11 +160,11 @@ main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return CLI_EXIT_OK;
-		case ':':
-			cli_error("%s needs a value", argv[optind - 1]);
-			return usage_mistake();
+		case 'V':
+			puts("wc2sf " WC2SF_VERSION);
+			return CLI_EXIT_OK;
 		default:
-			cli_error("unknown option %s", argv[optind - 1]);
+			option_mistake(c, argv);
 			return usage_mistake();
 		}
 	}

@@ -26,9 +26,8 @@
 #include "log.h"
 #include "result.h"
 #include "sync.h"
+#include "version.h"
 #include "webhook.h"
-
-#define WC2SF_VERSION "0.1.0"
 
 #define LISTEN_BACKLOG 64
 

@@ -1,5 +1,6 @@
 #include "salesforce.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,8 @@
 #define SF_DEFAULT_LOGIN	"https://login.salesforce.com"
 #define SF_DEFAULT_VERSION	"62.0"
 #define SF_DEFAULT_TIMEOUT	30L
+/* 401s renewed in one request: a stored token, then one of our own. */
+#define SF_RENEWALS_MAX		2
 
 /* The answer to the last request, NUL-terminated. */
 struct sf_buf {
@@ -35,6 +38,7 @@ struct sf_session {
 	struct sf_buf resp;
 	char version[16];		/* "62.0" */
 	char token[SF_TOKEN_MAX];	/* "" until signed in */
+	bool token_minted;		/* by this session's own sign-in */
 	char instance_url[SF_URL_MAX];
 	char *refresh_token;		/* the current one, rotated */
 	char pricebook_id[32];		/* the standard one, once found */
@@ -432,6 +436,7 @@ forget_token(struct sf_session *sf)
 {
 	explicit_bzero(sf->token, sizeof(sf->token));
 	sf->instance_url[0] = '\0';
+	sf->token_minted = false;
 }
 
 /* Accept a token that came from a sign-in or from the store. */
@@ -446,6 +451,7 @@ adopt_token(struct sf_session *sf, const char *token, const char *url)
 		return false;
 	snprintf(sf->token, sizeof(sf->token), "%s", token);
 	snprintf(sf->instance_url, sizeof(sf->instance_url), "%s", url);
+	sf->token_minted = false;
 	n = strlen(sf->instance_url);
 	while (n > 8 && sf->instance_url[n - 1] == '/')
 		sf->instance_url[--n] = '\0';
@@ -680,6 +686,7 @@ sign_in(struct sf_session *sf, struct sf_outcome *out)
 		result = WC2SF_SF_UNAVAILABLE;
 		goto out;
 	}
+	sf->token_minted = true;
 	out->code[0] = '\0';
 	out->message[0] = '\0';
 	if (sf->have_store && sf->store.save(sf->store.ctx, sf->token,
@@ -799,9 +806,12 @@ hopeless_401(const struct sf_session *sf)
 
 /*
  * A REST request on the instance with the access token. A 401 renews
- * the token once and repeats the request once, unless the answer says
- * no token of this connected app can work; a second 401 needs a
- * person. WC2SF_OK means an answer (not 401) is in sf->resp.
+ * the token and repeats the request, unless the answer says no token of
+ * this connected app can work. A token another process saved (taken
+ * from the store) may have died with ours, so its 401 leads to a real
+ * sign-in; only a refused token this session minted itself, or a third
+ * 401 in a row, needs a person. WC2SF_OK means an answer (not 401) is
+ * in sf->resp.
  */
 static enum wc2sf_result
 sf_rest(struct sf_session *sf, bool post, const char *path,
@@ -831,7 +841,8 @@ sf_rest(struct sf_session *sf, bool post, const char *path,
 		if (*status != 401)
 			return WC2SF_OK;
 		sf_wire_read_error(*status, sf->resp.data, sf->resp.len, out);
-		if ((advice = hopeless_401(sf)) == NULL && attempt > 0)
+		if ((advice = hopeless_401(sf)) == NULL && attempt > 0 &&
+		    (sf->token_minted || attempt >= SF_RENEWALS_MAX))
 			advice = "a new token was refused too; check the "
 			    "integration user's API access";
 		if (advice != NULL) {
@@ -961,4 +972,85 @@ sf_standard_pricebook(struct sf_session *sf, struct sf_outcome *out)
 	out->message[0] = '\0';
 	sf->pricebook_id[0] = '\0';
 	return find_pricebook(sf, out);
+}
+
+const char *
+sf_api_version(const struct sf_session *sf)
+{
+	return sf->version;
+}
+
+/* "62.0" as its two numbers; false for anything else. */
+static bool
+parse_version(const char *s, long *major, long *minor)
+{
+	char *end;
+
+	if (s == NULL || s[0] < '0' || s[0] > '9')
+		return false;
+	errno = 0;
+	*major = strtol(s, &end, 10);
+	if (errno != 0 || end[0] != '.' || end[1] < '0' || end[1] > '9')
+		return false;
+	*minor = strtol(end + 1, &end, 10);
+	return errno == 0 && end[0] == '\0';
+}
+
+/*
+ * The list is [{"label":"Winter '25","url":"/services/data/v62.0",
+ * "version":"62.0"}, ...] (reference §0); entries without a readable
+ * version are passed over.
+ */
+enum wc2sf_result
+sf_version_served(struct sf_session *sf, bool *served, char *newest,
+    size_t size, struct sf_outcome *out)
+{
+	struct sf_call call = { false, NULL, "/services/data/", NULL, false,
+	    false, NULL };
+	struct json_object *list = NULL, *v;
+	enum wc2sf_result result;
+	char url[SF_URL_MAX + 32];
+	long status, want[2] = { -1, -1 }, got[2], best[2] = { -1, -1 };
+	size_t i, n;
+
+	*served = false;
+	if (size > 0)
+		newest[0] = '\0';
+	out->code[0] = '\0';
+	out->message[0] = '\0';
+	if ((result = ensure_token(sf, out)) != WC2SF_OK)
+		return result;
+	snprintf(url, sizeof(url), "%s/services/data/", sf->instance_url);
+	call.url = url;
+	if ((result = sf_http(sf, &call, &status, out)) != WC2SF_OK)
+		return result;
+	if (status != 200 || (list = sf_wire_parse(sf->resp.data,
+	    sf->resp.len)) == NULL || !json_object_is_type(list,
+	    json_type_array)) {
+		snprintf(out->message, sizeof(out->message), "GET "
+		    "/services/data/ answered HTTP %ld without a version "
+		    "list", status);
+		result = WC2SF_SF_UNAVAILABLE;
+		goto out;
+	}
+	(void)parse_version(sf->version, &want[0], &want[1]);
+	n = json_object_array_length(list);
+	for (i = 0; i < n; i++) {
+		if (!json_object_object_get_ex(json_object_array_get_idx(list,
+		    i), "version", &v) || !parse_version(
+		    json_object_get_string(v), &got[0], &got[1]))
+			continue;
+		if (got[0] == want[0] && got[1] == want[1])
+			*served = true;
+		if (got[0] > best[0] || (got[0] == best[0] &&
+		    got[1] > best[1])) {
+			best[0] = got[0];
+			best[1] = got[1];
+		}
+	}
+	if (best[0] >= 0 && size > 0)
+		snprintf(newest, size, "%ld.%ld", best[0], best[1]);
+out:
+	json_object_put(list);
+	return result;
 }

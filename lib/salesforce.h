@@ -107,8 +107,11 @@ bool sf_api_usage(const struct sf_session *sf, long *used, long *max);
 /*
  * Send the plan: one composite request with allOrNone when it fits
  * Salesforce's limits (25 subrequests, 5 collections, 200 records each),
- * otherwise as few as needed, in step order. A 401 renews the token once
- * and repeats the request once. Update-only and delete steps, where a
+ * otherwise as few as needed, in step order. A 401 renews the token and
+ * repeats the request: a renewal may only reload another process's
+ * token from the store, and when that is refused too the next renewal
+ * signs in; a token this session signed in for and that is refused
+ * needs a person (WC2SF_SF_AUTH). Update-only and delete steps, where a
  * missing record is no error, go in composites without allOrNone. out
  * must be zeroed (or cleared with sf_outcome_clear()) before the call;
  * on failure the requests before the failing one stay written, which a
@@ -132,7 +135,8 @@ enum wc2sf_result sf_login(struct sf_session *sf, struct sf_outcome *out);
 
 /*
  * GET path (below /services/data/vNN.N, such as "/sobjects/Order/
- * describe") with the session's token, renewed once on a 401. WC2SF_OK
+ * describe") with the session's token, renewed on a 401 as for
+ * sf_execute. WC2SF_OK
  * with *answer (the caller puts it) for a 200 JSON answer; otherwise
  * *answer is NULL and out holds Salesforce's error, classified as
  * sf_execute's results are (a 404 NOT_FOUND is WC2SF_SF_REJECTED).
@@ -148,6 +152,21 @@ enum wc2sf_result sf_get(struct sf_session *sf, const char *path,
  */
 enum wc2sf_result sf_standard_pricebook(struct sf_session *sf,
     struct sf_outcome *out);
+
+/* The API version in every URL, "62.0" (the default when unset). */
+const char *sf_api_version(const struct sf_session *sf);
+
+/*
+ * Whether the org serves the session's API version, from the version
+ * list GET /services/data/ on the instance (it needs no token, but the
+ * instance is known only after a sign-in, which this does when the
+ * session has no token). WC2SF_OK with *served set and newest holding
+ * the newest version listed ("66.0"; "" for an empty list);
+ * WC2SF_SF_UNAVAILABLE when the list cannot be had or read, other
+ * results as sf_execute.
+ */
+enum wc2sf_result sf_version_served(struct sf_session *sf, bool *served,
+    char *newest, size_t size, struct sf_outcome *out);
 
 /*
  * sf_auth.c, beside what sf_wire.h declares: client_auth = basic.

@@ -9,6 +9,10 @@
 #   $(MANDIR)/man1/wc2sf.1, man5/wc2sf.conf.5, man8/wc2sf.fcgi.8
 #   $(DOCDIR)/                           README, docs/, the web server
 #                                        examples, wc2sf.conf.sample
+#   $(SFDIR)/                            salesforce/: the custom fields
+#                                        and permission set to deploy
+#                                        to the org (wc2sf check asks
+#                                        for it)
 #   $(SYSCONFDIR)/wc2sf/wc2sf.conf       the sample, mode 0600, only
 #                                        when there is none yet
 #
@@ -23,6 +27,7 @@ SBINDIR        ?= $(PREFIX)/sbin
 DATADIR        ?= $(PREFIX)/share
 MANDIR         ?= $(DATADIR)/man
 DOCDIR         ?= $(DATADIR)/doc/wc2sf
+SFDIR          ?= $(DATADIR)/wc2sf/salesforce
 SYSCONFDIR     ?= /etc
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 INSTALL        ?= install
@@ -36,6 +41,9 @@ INSTALL_APACHE = apache-conf/README.md apache-conf/wc2sf-fcgid.conf \
 INSTALL_SHARED = apache-conf/shared-hosting/cgi.htaccess \
                  apache-conf/shared-hosting/fcgid.htaccess
 INSTALL_NGINX  = nginx-conf/README.md nginx-conf/wc2sf.conf
+# salesforce/ as it is, every file; paths relative to salesforce/.
+INSTALL_SF     = $(patsubst salesforce/%,%,$(shell find salesforce \
+                 -type f ! -name '.*' 2>/dev/null | LC_ALL=C sort))
 
 INSTALL_PATHS  = -e 's|/usr/local/sbin/|$(SBINDIR)/|g' \
                  -e 's|/usr/local/bin/|$(BINDIR)/|g' \
@@ -72,6 +80,11 @@ install: all
 	done
 	$(INSTALL) -m 0755 apache-conf/shared-hosting/hook-fcgid.sh \
 	    $(DESTDIR)$(DOCDIR)/apache-conf/shared-hosting/hook-fcgid.sh
+	for f in $(INSTALL_SF); do \
+		$(INSTALL) -d $(DESTDIR)$(SFDIR)/$$(dirname $$f) \
+		    && $(INSTALL) -m 0644 salesforce/$$f \
+		    $(DESTDIR)$(SFDIR)/$$f || exit 1; \
+	done
 	$(INSTALL) -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/wc2sf
 	@if [ -e $(INSTALL_CONF) ]; then \
 		echo "kept $(INSTALL_CONF)"; \
@@ -86,5 +99,6 @@ uninstall:
 		rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/$$u; \
 	done
 	for m in $(INSTALL_MAN); do rm -f $(DESTDIR)$(MANDIR)/$$m; done
-	rm -rf $(DESTDIR)$(DOCDIR)
+	rm -rf $(DESTDIR)$(DOCDIR) $(DESTDIR)$(SFDIR)
+	rmdir $(DESTDIR)$(DATADIR)/wc2sf 2>/dev/null || true
 	@echo "kept $(INSTALL_CONF)"

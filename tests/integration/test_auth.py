@@ -5,7 +5,8 @@ real delivery lands; each documented token endpoint failure answers
 WooCommerce 202 "queued" with Salesforce's words and what to do, keeps
 the event pending, and a replay after the fix sends it; a refresh token
 Salesforce rotated survives a kill -9 of the worker right after the
-rotation.
+rotation; a token `wc2sf check` stored and that died with the worker's
+own leads to one sign-in, not to "check the integration user".
 """
 
 import json
@@ -216,6 +217,37 @@ class AuthFailures(harness.HarnessCase):
         for n, event_id in events.items():
             self.assertEqual(event_state(h, event_id)["state"], "synced")
             self.assertIn(str(n), account_keys(h))
+
+
+class TokenFromCheck(harness.HarnessCase):
+
+    def setUp(self):
+        self.h = self.start_harness()
+
+    def test_dead_token_from_check_is_renewed(self):
+        h = self.h
+        self.assertReply(h, send_customer(h, 611), 200, "synced")
+        self.assertEqual(h.stats()["token_requests"], 1)
+        # check signs in and leaves its own token in the journal.
+        proc = h.cli("check")
+        signed = [line for line in proc.stdout.splitlines()
+                  if "salesforce sign-in" in line]
+        self.assertEqual(len(signed), 1, proc.stdout + proc.stderr)
+        self.assertTrue(signed[0].startswith("ok   "), signed[0])
+        self.assertEqual(h.stats()["token_requests"], 2)
+
+        # Both die. The worker's 401 reloads check's token, dead too:
+        # one sign-in, and the delivery is synced.
+        h.knobs(expire_tokens=True)
+        before = len(h.requests())
+        reply = send_customer(h, 612)
+        self.assertReply(h, reply, 200, "synced")
+        self.assertEqual(h.stats()["token_requests"], 3)
+        self.assertEqual(token_statuses(h, before), [200])
+        self.assertIn("612", account_keys(h))
+        self.assertFalse([r for r in h.log_records()
+                          if r.get("event") == "sf_sign_in"
+                          and r.get("result") != "ok"])
 
 
 class RotatedRefreshToken(harness.HarnessCase):

@@ -3,7 +3,9 @@
 Like `nginx -t`: each problem is one line naming the key, file, object
 or field and the fix, and the exit status is 0 only when the setup is
 ready. The fake's knobs take a field away, change its flags, deactivate
-or hide the standard price book; a wrong secret fails the sign-in.
+or hide the standard price book; a wrong secret fails the sign-in. A
+webhook secret anyone could sign with, or one in quotes, is a problem
+of its own, and so is an API version the org does not serve.
 """
 
 import json
@@ -13,12 +15,17 @@ import unittest
 import harness
 
 DEPLOY = "deploy salesforce/ (see salesforce/README.md)"
+# A webhook secret check accepts (the fixtures' own is too short).
+GOOD_SECRET = "Zq3v9XbT7LmW2pRk8sYd4HfN"
+SECRET_FIX = ("put the secret WooCommerce shows for the webhook "
+              "(WooCommerce > Settings > Advanced > Webhooks) here")
 
 
 class Check(harness.HarnessCase):
 
     def setUp(self):
-        self.h = self.start_harness(nginx=False, fcgi=False)
+        self.h = self.start_harness(nginx=False, fcgi=False, config={
+            "woocommerce": {"secret": GOOD_SECRET}})
         if self._testMethodName != "test_offline_and_journal_mode":
             # The journal a first worker would have made.
             self.assertEqual(self.h.cli("check", "--offline").returncode,
@@ -32,9 +39,9 @@ class Check(harness.HarnessCase):
     def failures(self, lines):
         return [line for line in lines if line.startswith("FAIL ")]
 
-    def expect_one_problem(self, line):
+    def expect_one_problem(self, line, *args):
         """check exits 1 with exactly this one FAIL line."""
-        rc, lines, err = self.check()
+        rc, lines, err = self.check(*args)
         self.assertEqual(self.failures(lines), [line],
                          "\n".join(lines) + err)
         self.assertEqual(rc, 1)
@@ -55,6 +62,8 @@ class Check(harness.HarnessCase):
                      "ok   Order: 13 custom fields ready",
                      "ok   OrderItem: 5 custom fields ready",
                      "ok   Pricebook2: the standard price book is active",
+                     "ok   [salesforce] api_version: 62.0 (the org's "
+                     "newest is 62.0)",
                      "wc2sf: ready"):
             self.assertIn(want, lines)
         signed = [l for l in lines if "salesforce sign-in" in l]
@@ -139,6 +148,68 @@ class Check(harness.HarnessCase):
         self.assertEqual([(c["check"], c["ok"]) for c in fails],
                          [("salesforce sign-in", False)])
         self.assertIn("invalid_client", fails[0]["detail"])
+
+    def test_webhook_secret(self):
+        h = self.h
+        cases = [
+            ("", "empty, so anyone can sign a delivery; give the webhook "
+             "a random secret of 16 or more characters and put it here"),
+            ("abcdefghijklmno", "only 15 characters, easily guessed; "
+             "give the webhook a random secret of 16 or more characters "
+             "and put it here"),
+            ('"' + GOOD_SECRET + '"', "in quotes, which become part of "
+             "the secret, so no delivery will match; remove the quotes"),
+            ("'" + GOOD_SECRET + "'", "in quotes, which become part of "
+             "the secret, so no delivery will match; remove the quotes"),
+            ("replace-with-the-webhook-secret", "still the placeholder of "
+             "wc2sf.conf.sample; " + SECRET_FIX),
+        ]
+        for secret, detail in cases:
+            with self.subTest(secret=secret):
+                h.rewrite_config({"woocommerce": {"secret": secret}})
+                lines = self.expect_one_problem(
+                    "FAIL [woocommerce] secret: " + detail, "--offline")
+                if secret:
+                    self.assertNotIn(secret, "\n".join(lines))
+        # The same secret in a secret_file.
+        path = h.path("webhook.secret")
+        with open(path, "w") as f:
+            f.write('"' + GOOD_SECRET + '"\n')
+        os.chmod(path, 0o600)
+        h.rewrite_config({"woocommerce": {"secret": None,
+                                          "secret_file": path}})
+        self.expect_one_problem(
+            "FAIL [woocommerce] secret: in quotes, which become part of "
+            "the secret, so no delivery will match; remove the quotes",
+            "--offline")
+        # 16 characters are enough; the sample's text inside one is fine.
+        h.rewrite_config({"woocommerce": {"secret": "abcdefghijklmnop",
+                                          "secret_file": None}})
+        rc, lines, _ = self.check("--offline")
+        self.assertEqual((rc, self.failures(lines)), (0, []), lines)
+        h.rewrite_config({"woocommerce": {
+            "secret": "x-replace-with-the-webhook-secret"}})
+        rc, lines, _ = self.check("--offline")
+        self.assertEqual((rc, self.failures(lines)), (0, []), lines)
+
+    def test_api_version_not_served(self):
+        h = self.h
+        h.rewrite_config({"salesforce": {"api_version": "99.0"}})
+        lines = self.expect_one_problem(
+            "FAIL [salesforce] api_version: 99.0 is not served by this "
+            "org, whose newest is 62.0; set api_version = 62.0")
+        # The describes and the price book are not asked for.
+        paths = [r["path"] for r in h.requests() if r["kind"] == "data"]
+        self.assertEqual(paths, ["/services/data/"])
+        self.assertFalse([l for l in lines if l.startswith(
+            ("ok   Account", "FAIL Account", "ok   Pricebook2"))])
+        # An older version the org still serves is fine.
+        h.reset()
+        h.rewrite_config({"salesforce": {"api_version": "v58.0"}})
+        rc, lines, _ = self.check()
+        self.assertEqual(rc, 0, lines)
+        self.assertIn("ok   [salesforce] api_version: 58.0 (the org's "
+                      "newest is 62.0)", lines)
 
     def test_config_problems(self):
         h = self.h

@@ -44,6 +44,15 @@ EXPECTED = {
 for _page in sorted(os.listdir(os.path.join(harness.REPO, "docs"))):
     if _page.endswith(".md"):
         EXPECTED[DOC + "docs/" + _page] = 0o644
+# salesforce/, the metadata `wc2sf check` asks people to deploy, whole.
+SF = "usr/local/share/wc2sf/salesforce/"
+_sf_root = os.path.join(harness.REPO, "salesforce")
+for _root, _, _files in os.walk(_sf_root):
+    for _name in _files:
+        if not _name.startswith("."):
+            _rel = os.path.relpath(os.path.join(_root, _name), _sf_root)
+            EXPECTED[SF + _rel] = 0o644
+SF_FILES = [p for p in EXPECTED if p.startswith(SF)]
 MAN_PAGES = [p for p in EXPECTED if "/man/man" in p]
 
 
@@ -117,6 +126,59 @@ class Install(unittest.TestCase):
                 self.assertIn("usage: " + os.path.basename(name),
                               proc.stdout)
 
+    def test_salesforce_metadata_is_the_source(self):
+        self.make("install")
+        # the permission set and a field, byte for byte, and the files
+        # sf needs to find the project.
+        for rel in ("sfdx-project.json", "README.md",
+                    "force-app/main/default/permissionsets/"
+                    "wc2sf_integration.permissionset-meta.xml",
+                    "force-app/main/default/objects/Order/fields/"
+                    "WC_Order_Id__c.field-meta.xml"):
+            with self.subTest(file=rel):
+                with open(os.path.join(_sf_root, rel)) as f:
+                    self.assertEqual(self.read(SF + rel), f.read())
+        self.assertGreater(len(SF_FILES), 10)
+
+    def test_both_binaries_report_one_version(self):
+        self.make("install")
+        versions = {}
+        for name in ("usr/local/bin/wc2sf", "usr/local/sbin/wc2sf.fcgi"):
+            proc = subprocess.run([self.dest(name), "--version"],
+                                  stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True,
+                                  timeout=30)
+            self.assertEqual((proc.returncode, proc.stderr), (0, ""), name)
+            prog = os.path.basename(name)
+            m = re.fullmatch(re.escape(prog) + r" (\d+\.\d+\.\d+)\n",
+                             proc.stdout)
+            self.assertIsNotNone(m, proc.stdout)
+            versions[prog] = m.group(1)
+        self.assertEqual(versions["wc2sf"], versions["wc2sf.fcgi"])
+
+    def test_command_help_and_usage_mistakes(self):
+        self.make("install")
+        wc2sf = self.dest("usr/local/bin/wc2sf")
+        text = subprocess.run([wc2sf, "--help"], stdout=subprocess.PIPE,
+                              text=True, timeout=30).stdout
+        self.assertRegex(text, r"Every command \(status, events, show, "
+                         r"replay, prune, check\) takes\n--json")
+        self.assertIn("--version", text)
+        # a usage mistake names the word at fault, even inside "-xc".
+        for argv, named in ((["-xc", "f", "status"], "unknown option -x"),
+                            (["--bogus", "status"], "unexpected --bogus"),
+                            (["--version=2"], "unexpected --version=2"),
+                            (["--config"], "--config needs a value"),
+                            (["help", "status", "extra"],
+                             "unexpected extra")):
+            with self.subTest(argv=argv):
+                proc = subprocess.run([wc2sf] + argv,
+                                      stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True,
+                                      timeout=30)
+                self.assertEqual((proc.returncode, proc.stdout), (2, ""))
+                self.assertIn(named, proc.stderr.splitlines()[0])
+
     def test_units(self):
         self.make("install")
         service = self.read(UNITS + "wc2sf.service")
@@ -189,6 +251,7 @@ class Install(unittest.TestCase):
         # uninstall takes everything else away again.
         self.make("uninstall")
         self.assertEqual(self.tree(), {"etc/wc2sf/wc2sf.conf": 0o640})
+        self.assertFalse(os.path.exists(self.dest("usr/local/share/wc2sf")))
 
     def test_man_pages(self):
         self.make("install")

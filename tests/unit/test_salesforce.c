@@ -1034,6 +1034,120 @@ test_shared_tokens(void **state)
 }
 
 /*
+ * A worker holds its token; `wc2sf check` (another session) signs in
+ * and stores a newer one; then every token dies. The worker's 401
+ * reloads the stored one, which is dead too: that leads to one real
+ * sign-in and a third try, not to "needs a person". A token the worker
+ * minted itself and that is refused still needs a person.
+ */
+static void
+test_reloaded_token_refused(void **state)
+{
+	struct sf_outcome out = { 0 };
+	struct map_plan plan = { 0 };
+	struct sf_session *worker, *check;
+	struct journal *jw, *jc;
+	struct config cfg;
+	char path[300], seen[1024];
+
+	NEED_FAKE();
+	fake_reset();
+	journal_path(path, sizeof(path), "reloaded");
+	config_for(&cfg, SF_AUTH_PASSWORD);
+	customer_plan(&plan, "41", "Reloaded");
+	worker = shared_session(&cfg, path, &jw);
+	check = shared_session(&cfg, path, &jc);
+	expect_ok(sf_execute(worker, &plan, &out), &out);
+	sf_outcome_clear(&out);
+	expect_ok(sf_login(check, &out), &out);
+	sf_outcome_clear(&out);
+	fake_reset();
+	fake_knobs("{\"expire_tokens\":true}");
+
+	expect_ok(sf_execute(worker, &plan, &out), &out);
+	assert_int_equal(out.token_requests, 1);
+	assert_int_equal(out.requests, 4);
+	sf_outcome_clear(&out);
+	fake_requests(seen, sizeof(seen));
+	assert_string_equal(seen, "POST /services/data/v62.0/composite 401, "
+	    "POST /services/data/v62.0/composite 401, "
+	    "POST /services/oauth2/token 200, "
+	    "POST /services/data/v62.0/composite 200");
+	/* check's session takes the worker's new token from the store. */
+	expect_ok(sf_execute(check, &plan, &out), &out);
+	assert_int_equal(out.token_requests, 0);
+	assert_int_equal(out.requests, 2);
+	sf_outcome_clear(&out);
+
+	/* The minted token refused too: a person must act, 3 requests. */
+	fake_knobs("{\"fail\":[{\"path_contains\":\"/composite\","
+	    "\"status\":401,\"times\":3}]}");
+	assert_int_equal(sf_execute(worker, &plan, &out), WC2SF_SF_AUTH);
+	assert_int_equal(out.requests, 3);
+	assert_int_equal(out.token_requests, 1);
+	assert_non_null(strstr(out.message, "a new token was refused too"));
+	sf_outcome_clear(&out);
+	fake_knobs("{\"fail\":[]}");
+	sf_close(worker);
+	sf_close(check);
+	journal_close(jw);
+	journal_close(jc);
+	plan_clear(&plan);
+}
+
+/*
+ * The version list: 62.0 is served and the fake's newest; 99.0 is not.
+ */
+static void
+test_version_served(void **state)
+{
+	struct sf_outcome out = { 0 };
+	struct sf_session *sf;
+	struct config cfg;
+	char newest[32];
+	bool served = false;
+
+	NEED_FAKE();
+	fake_reset();
+	config_for(&cfg, SF_AUTH_PASSWORD);
+	cfg.api_version = (char *)(uintptr_t)"v62.0";
+	sf = open_session(&cfg);
+	assert_string_equal(sf_api_version(sf), "62.0");
+	expect_ok(sf_version_served(sf, &served, newest, sizeof(newest),
+	    &out), &out);
+	assert_true(served);
+	assert_string_equal(newest, "62.0");
+	/* A token first (the instance), then the list. */
+	assert_int_equal(out.requests, 2);
+	sf_outcome_clear(&out);
+	sf_close(sf);
+
+	cfg.api_version = (char *)(uintptr_t)"99.0";
+	sf = open_session(&cfg);
+	expect_ok(sf_version_served(sf, &served, newest, sizeof(newest),
+	    &out), &out);
+	assert_false(served);
+	assert_string_equal(newest, "62.0");
+	sf_outcome_clear(&out);
+	/* 46.0 is the oldest the fake serves; 45.0 is not listed. */
+	cfg.api_version = (char *)(uintptr_t)"46.0";
+	sf_close(sf);
+	sf = open_session(&cfg);
+	expect_ok(sf_version_served(sf, &served, newest, sizeof(newest),
+	    &out), &out);
+	assert_true(served);
+	sf_outcome_clear(&out);
+	cfg.api_version = (char *)(uintptr_t)"45.0";
+	sf_close(sf);
+	sf = open_session(&cfg);
+	expect_ok(sf_version_served(sf, &served, newest, sizeof(newest),
+	    &out), &out);
+	assert_false(served);
+	sf_outcome_clear(&out);
+	sf_close(sf);
+}
+
+/*
  * A rotated refresh token is in the journal before the session goes
  * on, and a new session (a restarted worker, whose configuration still
  * names the first token) uses it. A new token put in the configuration
@@ -1221,6 +1335,8 @@ main(void)
 		cmocka_unit_test(test_refresh_token),
 		cmocka_unit_test(test_shared_tokens),
 		cmocka_unit_test(test_rotation_shared),
+		cmocka_unit_test(test_reloaded_token_refused),
+		cmocka_unit_test(test_version_served),
 		cmocka_unit_test(test_cold_start_processes),
 		cmocka_unit_test(test_lock_wait_and_basic),
 	};
