@@ -59,7 +59,7 @@ struct sync {
 	size_t keylen;
 	struct journal *journal;	/* NULL until it can be opened */
 	struct sf_session *sf;
-	int64_t quiet_until;		/* no drain before: Salesforce failed */
+	bool skip_drain;		/* the request just saw Salesforce fail */
 	char journal_err[512];
 };
 
@@ -431,7 +431,6 @@ send_event(struct sync *s, const struct journal_event *ev,
 	case WC2SF_NO_MEMORY:
 		state = JOURNAL_PENDING;
 		next = now + backoff_ms(ev->attempts + 1);
-		s->quiet_until = now + BACKOFF_FIRST_MS;
 		if (a->out.daily_limit) {
 			pause_start(s, now + DAILY_LIMIT_PAUSE_MS);
 			next = now + DAILY_LIMIT_PAUSE_MS;
@@ -722,6 +721,7 @@ sync_handle(struct sync *s, const struct webhook_request *req,
 	memset(&ev, 0, sizeof(ev));
 	memset(&a, 0, sizeof(a));
 	memset(reply, 0, sizeof(*reply));
+	s->skip_drain = false;
 	r = sync_precheck(s, req, &error);
 	if (r != WC2SF_OK)
 		goto out;
@@ -787,6 +787,7 @@ sync_handle(struct sync *s, const struct webhook_request *req,
 		goto out;
 	}
 	sent = true;
+	s->skip_drain = unavailable(a.result);
 	r = reply_result(a.result);
 	if (a.result != WC2SF_OK)
 		error = a.out.message[0] != '\0' ? a.out.message : a.why;
@@ -852,11 +853,11 @@ drain(struct sync *s, double seconds, bool all, struct sync_stats *stats)
 			break;
 		}
 		/*
-		 * Salesforce just failed this worker: a drain now would only
-		 * hold the worker for another timeout while deliveries wait
-		 * in the web server's queue.
+		 * The request just answered found Salesforce failing: a
+		 * drain now would only hold the worker for another timeout
+		 * while deliveries wait in the web server's queue.
 		 */
-		if (!all && now_ms() < s->quiet_until) {
+		if (!all && s->skip_drain) {
 			st->stopped = true;
 			break;
 		}
