@@ -59,7 +59,7 @@ struct sync {
 	size_t keylen;
 	struct journal *journal;	/* NULL until it can be opened */
 	struct sf_session *sf;
-	bool skip_drain;		/* the request just saw Salesforce fail */
+	bool skip_drain;		/* the request saw Salesforce fail */
 	char journal_err[512];
 };
 
