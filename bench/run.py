@@ -697,12 +697,25 @@ class WorkerLog:
 
     @staticmethod
     def parse(text):
+        """
+        Delivery lines as dicts. ms and sf_ms are whole milliseconds; if
+        the log also gives us= and sf_us= (microseconds), those are used.
+        """
         out = []
-        for m in LOG_LINE.finditer(text):
+        for line in text.splitlines():
+            m = LOG_LINE.search(line)
+            if m is None:
+                continue
             pid, topic, ident, result, status, sf_ms, ms = m.groups()
-            out.append({"pid": int(pid), "kind": kind_of(topic, ident),
-                        "result": result, "status": int(status),
-                        "sf_ms": int(sf_ms), "ms": int(ms)})
+            d = {"pid": int(pid), "kind": kind_of(topic, ident),
+                 "result": result, "status": int(status),
+                 "sf_ms": int(sf_ms), "ms": int(ms)}
+            us = re.search(r" us=(\d+)", line)
+            sf_us = re.search(r" sf_us=(\d+)", line)
+            if us and sf_us:
+                d["ms"] = int(us.group(1)) / 1000
+                d["sf_ms"] = int(sf_us.group(1)) / 1000
+            out.append(d)
         return out
 
 
@@ -1147,7 +1160,7 @@ def share(part, total):
 
 
 def fmt_ms(v):
-    return "-" if v is None else f"{v:g}"
+    return "-" if v is None else f"{v:.3g}"
 
 
 def machine():

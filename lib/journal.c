@@ -58,6 +58,7 @@
 
 
 #define DEFAULT_CLAIM_TTL_MS (5 * 60 * 1000LL)
+#define BUSY_SLEEP_US 200
 #define DEFAULT_BUSY_MS 5000
 
 static const char schema_v1[] =
@@ -622,6 +623,29 @@ out:
 	return rc;
 }
 
+/*
+ * Wait for a lock another worker holds. SQLite's own busy timeout sleeps
+ * 1, 2, 5 ... 100 ms between tries, while a delivery holds the lock for
+ * well under a millisecond: under load, workers slept far longer than
+ * they waited. Try again every 200 us until busy_ms have passed.
+ */
+static int
+busy_wait(void *ctx, int tries)
+{
+	struct journal *j = ctx;
+	struct timespec ts = { 0, BUSY_SLEEP_US * 1000L }, now;
+	int64_t now_us;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	now_us = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+	if (tries == 0)
+		j->busy_since_us = now_us;
+	else if (now_us - j->busy_since_us >= (int64_t)j->busy_ms * 1000)
+		return 0;
+	nanosleep(&ts, NULL);
+	return 1;
+}
+
 static struct journal *
 open_journal(const char *path, bool create, char *err, size_t errlen)
 {
@@ -647,7 +671,7 @@ open_journal(const char *path, bool create, char *err, size_t errlen)
 		goto fail;
 	}
 	sqlite3_extended_result_codes(j->db, 1);
-	sqlite3_busy_timeout(j->db, j->busy_ms);
+	sqlite3_busy_handler(j->db, busy_wait, j);
 	/* SQLite opens a file it may not write read-only, without a word. */
 	if (create && sqlite3_db_readonly(j->db, "main") == 1) {
 		journal_fail_msg(j, "the file is read-only for this process "
@@ -713,7 +737,7 @@ void
 journal_set_busy_timeout(struct journal *j, int ms)
 {
 	j->busy_ms = ms >= 0 ? ms : DEFAULT_BUSY_MS;
-	sqlite3_busy_timeout(j->db, j->busy_ms);
+	sqlite3_busy_handler(j->db, busy_wait, j);
 }
 
 void

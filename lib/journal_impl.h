@@ -61,6 +61,7 @@ struct journal {
 	int64_t fresh_ms;		/* see journal_set_fresh() */
 	int64_t fixed_now_ms;		/* tests; 0: the real clock */
 	int busy_ms;
+	int64_t busy_since_us;		/* when the current lock wait began */
 	char error[1024];
 };
 
