@@ -500,8 +500,13 @@ markup_at(const char *p, bool *block)
 		else if (*q == '>')
 			break;
 	}
+	/*
+	 * A tag that never closes runs to the end, as in HTML. Answering
+	 * "no markup here" instead would make the caller try again at
+	 * every later '<': quadratic on a body full of unclosed tags.
+	 */
 	if (*q == '\0')
-		return 0;
+		return strlen(p);
 	*block = is_block_tag(name, name_len);
 	if (p[1] != '/' && ((name_len == 6 &&
 	    strncasecmp(name, "script", 6) == 0) ||

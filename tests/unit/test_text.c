@@ -245,7 +245,10 @@ test_strip_tags(void **state)
 	expect_stripped("x<!-- hidden <p> -->y", "xy");
 	expect_stripped("<style>p{}</style>text<SCRIPT>1<2</script>",
 	    "text");
-	expect_stripped("unclosed <b", "unclosed <b");
+	/* A tag that never closes runs to the end, as a browser shows it. */
+	expect_stripped("unclosed <b", "unclosed");
+	expect_stripped("x <a <a <a <a", "x");
+	expect_stripped("x <script>never closed", "x");
 	expect_stripped("&lt;b&gt; stays", "&lt;b&gt; stays");
 }
 
