@@ -211,6 +211,31 @@ has_non_finite(struct json_object *obj)
 }
 
 /*
+ * True if a single quote stands outside every string: json-c reads
+ * 'key' as a string even in strict mode, and JSON has no such thing.
+ */
+static bool
+has_single_quote(const unsigned char *body, size_t len)
+{
+	bool in_string = false;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (in_string) {
+			if (body[i] == '\\')
+				i++;
+			else if (body[i] == '"')
+				in_string = false;
+		} else if (body[i] == '"') {
+			in_string = true;
+		} else if (body[i] == '\'') {
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
  * Parse a body as one JSON object and nothing after it. NULL when it is
  * not, with *why (may be NULL) saying what is wrong: empty, a NUL byte,
  * invalid JSON, nesting deeper than JSON_MAX_DEPTH, trailing bytes, a
@@ -231,6 +256,11 @@ parse_body_why(const unsigned char *body, size_t len, const char **why)
 	}
 	if (memchr(body, '\0', len) != NULL) {
 		reason = "body holds a NUL byte";
+		goto out;
+	}
+	if (has_single_quote(body, len)) {
+		reason = "body is not valid JSON (a single quote outside a "
+		    "string)";
 		goto out;
 	}
 	tok = json_tokener_new_ex(JSON_MAX_DEPTH);

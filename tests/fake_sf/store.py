@@ -430,8 +430,11 @@ class Store:
                                            value)
             return value
         step = Decimal(1).scaleb(-field.scale)
-        value = value.quantize(step, rounding=ROUND_HALF_UP)
         limit = Decimal(10) ** (field.precision - field.scale)
+        # Compare before rounding: quantize() itself fails on 1e400.
+        if abs(value) >= limit:
+            raise E.number_out_of_range(field.label, value, field.name)
+        value = value.quantize(step, rounding=ROUND_HALF_UP)
         if abs(value) >= limit:
             raise E.number_out_of_range(field.label, value, field.name)
         return value

@@ -346,13 +346,13 @@ def body_rows():
 
 def open_bug_rows():
     """
-    What must happen and does not yet: each row names the file to fix
-    (the bugs are reported; test_open_bugs lists the ones still open).
+    Bugs the table found, each once open and now fixed; test_open_bugs
+    keeps them as regressions and lists any that comes back.
     """
     valid = compact(dict(fixture_json(VALID_CUSTOMER), id=45678))
     return [
-        # lib/sync.c parse_body: json-c 0.16 takes single-quoted keys,
-        # NaN and Infinity even with JSON_TOKENER_STRICT.
+        # lib/sync.c parse_body_why: json-c 0.16 takes single-quoted
+        # keys, NaN and Infinity even with JSON_TOKENER_STRICT.
         ("single-quoted key", lambda: signed(b"{'id':1}"),
          400, "bad_payload", None),
         ("NaN member", lambda: signed(valid[:-1] + b',"x":NaN}'),
@@ -360,13 +360,13 @@ def open_bug_rows():
         ("Infinity member", lambda: signed(valid[:-1] + b',"x":Infinity}'),
          400, "bad_payload", None),
         # lib/map.c map_id_text: json-c saturates integers that do not
-        # fit to 18446744073709551615, so two huge ids become one key.
+        # fit to 18446744073709551615, so two huge ids would be one key.
         ("id beyond 64 bits",
          lambda: customer([("id", 99999999999999999999999)]),
          400, "bad_payload", "dead"),
-        # tests/fake_sf: a number beyond Salesforce's range makes the
+        # tests/fake_sf: a number beyond Salesforce's range made the
         # fake fail with 500 (decimal.InvalidOperation) instead of
-        # NUMBER_OUTSIDE_VALID_RANGE, so the event stays pending.
+        # NUMBER_OUTSIDE_VALID_RANGE, so the event stayed pending.
         ("order total 1e400",
          lambda: _order_raw(b'"total":"71.94"', b'"total":1e400'),
          202, "dead", "dead"),
@@ -672,9 +672,8 @@ class BadInput(harness.HarnessCase):
     def test_sizes_and_methods(self):
         self.run_table(size_rows())
 
-    @unittest.expectedFailure
     def test_open_bugs(self):
-        """Fails while any reported bug is open; says which."""
+        """Bugs this table found, fixed; they stay as regressions."""
         still_open = []
         for row in open_bug_rows():
             try:
