@@ -212,22 +212,11 @@ replay_one(struct sync *s, const struct replay_args *a,
 		st->queued++;
 		st->stopped = true;
 		return 0;
-	case WC2SF_OK:
-		st->synced++;
-		break;
-	case WC2SF_IGNORED:
-		st->ignored++;
-		break;
-	case WC2SF_SF_UNAVAILABLE:
-	case WC2SF_SF_AUTH:
-		st->queued++;
-		st->stopped = true;
-		break;
 	default:
-		st->dead++;
-		break;
+		if (sync_stats_add(st, r))
+			st->stopped = true;
+		return 1;
 	}
-	return 1;
 }
 
 int

@@ -484,20 +484,21 @@ out:
 	free(prev_body);
 }
 
+/* Salesforce could not take it now; the event stays pending. */
+static bool
+unavailable(enum wc2sf_result r)
+{
+	return r == WC2SF_SF_UNAVAILABLE || r == WC2SF_SF_AUTH ||
+	    r == WC2SF_NO_MEMORY;
+}
+
 /* The result a request reports for an attempt's result. */
 static enum wc2sf_result
 reply_result(enum wc2sf_result r)
 {
-	switch (r) {
-	case WC2SF_SF_UNAVAILABLE:
-	case WC2SF_SF_AUTH:
-	case WC2SF_NO_MEMORY:
+	if (unavailable(r))
 		return WC2SF_QUEUED;
-	case WC2SF_SF_REJECTED:
-		return WC2SF_DEAD;
-	default:
-		return r;
-	}
+	return r == WC2SF_SF_REJECTED ? WC2SF_DEAD : r;
 }
 
 /*
@@ -612,14 +613,6 @@ sync_precheck(struct sync *s, const struct webhook_request *req,
 		return WC2SF_BAD_REQUEST;
 	}
 	return WC2SF_OK;
-}
-
-/* Salesforce could not take it now; the event stays pending. */
-static bool
-unavailable(enum wc2sf_result r)
-{
-	return r == WC2SF_SF_UNAVAILABLE || r == WC2SF_SF_AUTH ||
-	    r == WC2SF_NO_MEMORY;
 }
 
 /*
@@ -832,26 +825,20 @@ out:
 	free(ev.body);
 }
 
-/* Count one attempt's result; true when Salesforce was unavailable. */
-static bool
-tally(struct sync_stats *st, enum wc2sf_result r)
+bool
+sync_stats_add(struct sync_stats *st, enum wc2sf_result r)
 {
-	switch (r) {
-	case WC2SF_OK:
-		st->synced++;
-		return false;
-	case WC2SF_IGNORED:
-		st->ignored++;
-		return false;
-	case WC2SF_SF_UNAVAILABLE:
-	case WC2SF_SF_AUTH:
-	case WC2SF_NO_MEMORY:
+	if (unavailable(r)) {
 		st->queued++;
 		return true;
-	default:
-		st->dead++;
-		return false;
 	}
+	if (r == WC2SF_OK)
+		st->synced++;
+	else if (r == WC2SF_IGNORED)
+		st->ignored++;
+	else
+		st->dead++;
+	return false;
 }
 
 /*
@@ -900,7 +887,7 @@ drain(struct sync *s, double seconds, bool all, struct sync_stats *stats)
 		if (!found)
 			break;
 		handled++;
-		if (tally(st, resend(s, &ev, NULL))) {
+		if (sync_stats_add(st, resend(s, &ev, NULL))) {
 			st->stopped = true;
 			st->paused = paused(s, now_ms());
 			journal_event_clear(&ev);

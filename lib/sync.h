@@ -68,6 +68,12 @@ struct sync_stats {
  * Returns the number of events handled, -1 if the journal cannot be
  * read.
  */
+/*
+ * Count one attempt's result in st; true when Salesforce could not take
+ * it (the event stays pending and a run should stop).
+ */
+bool sync_stats_add(struct sync_stats *st, enum wc2sf_result result);
+
 int sync_drain(struct sync *s, double seconds, struct sync_stats *stats);
 
 /*
