@@ -288,6 +288,8 @@ serve_fastcgi(struct responder *r, int fd)
 		if (r->sync != NULL && r->cfg.drain_seconds > 0 && !stopping)
 			sync_drain(r->sync, (double)r->cfg.drain_seconds,
 			    NULL);
+		if (r->sync != NULL)
+			sync_checkpoint(r->sync);
 	}
 	FCGX_Free(&fr, 1);
 	return 0;

@@ -8,8 +8,12 @@
 /*
  * The journal: every verified delivery, committed before any Salesforce
  * call, and what became of it. This header is the whole interface; the
- * SQLite file behind it (WAL, synchronous=FULL, busy timeout) could be
- * replaced by a shared server without touching the callers.
+ * SQLite file behind it (WAL, busy timeout) could be replaced by a
+ * shared server without touching the callers. A recorded delivery is
+ * on disk (fsync'd) before journal_record() returns; a claim or an
+ * outcome is written at once but reaches the disk with the next record
+ * (see journal.c: losing one to a power cut only sends an event again,
+ * and every Salesforce write is an upsert by external ID).
  *
  * All functions return 0 on success and -1 on failure with a sentence in
  * journal_error(j) naming the file and the cause (disk full, read-only,
@@ -87,6 +91,22 @@ void journal_set_claim_ttl(struct journal *j, int64_t ms);
  */
 void journal_set_fresh(struct journal *j, int64_t ms);
 
+/*
+ * Leave WAL checkpoints to journal_checkpoint() instead of running one
+ * inside whichever commit crosses the threshold: a worker checkpoints
+ * after its reply, not while WooCommerce waits. journal_close() runs
+ * one too.
+ */
+void journal_defer_checkpoint(struct journal *j);
+
+/*
+ * Copy the WAL back into the database file when it has grown past
+ * about 4 MB (1,000 pages), without waiting for readers or writers
+ * (a passive checkpoint: what another process is doing is left for a
+ * later one). 0, or -1 with the error set; busy is not an error.
+ */
+int journal_checkpoint(struct journal *j);
+
 /* How long to wait for another writer; default 5000 ms. */
 void journal_set_busy_timeout(struct journal *j, int ms);
 
@@ -114,6 +134,18 @@ int journal_state_parse(const char *name);	/* -1 if unknown */
  * ev->received_ms are set. The row is durable when this returns 0.
  */
 int journal_record(struct journal *j, struct journal_event *ev);
+
+/*
+ * journal_record(), and in the same transaction claim the event for
+ * this process when it is pending and no other version of its resource
+ * is (an id-less event has none): the live path's one commit per
+ * delivery. *claimed says whether it was taken; ev->claimed_by and
+ * ev->claimed_ms are set then. The caller sends it and calls
+ * journal_finish() or journal_release(); when not claimed, it goes
+ * through journal_claim_first() after its older versions.
+ */
+int journal_record_claim(struct journal *j, struct journal_event *ev,
+    bool *claimed);
 
 /*
  * Take the event for sending: succeeds only if it is pending, not held

@@ -23,6 +23,7 @@ enum journal_stmt_id {
 	ST_RESOURCE_GET,
 	ST_DEDUPE,
 	ST_INSERT,
+	ST_BODY_INSERT,
 	ST_RESOURCE_NEWEST,
 	ST_CLAIM_INFO,
 	ST_CLAIM_OLDER,
@@ -50,6 +51,9 @@ enum journal_stmt_id {
 	ST_KV_GET,
 	ST_KV_SET,
 	ST_KV_DELETE,
+	ST_PENDING_OF,
+	ST_SYNC_NORMAL,
+	ST_SYNC_FULL,
 	ST_COUNT
 };
 
@@ -62,6 +66,9 @@ struct journal {
 	int64_t fixed_now_ms;		/* tests; 0: the real clock */
 	int busy_ms;
 	int64_t busy_since_us;		/* when the current lock wait began */
+	bool durable;			/* synchronous=FULL now, else NORMAL */
+	bool defer_checkpoint;		/* see journal_defer_checkpoint() */
+	int wal_pages;			/* in the WAL after our last commit */
 	char error[1024];
 };
 
@@ -117,6 +124,16 @@ int journal_run_changes(struct journal *j, sqlite3_stmt *st,
 
 /* Bind s as text, or NULL for s NULL; s must outlive the step. */
 int journal_bind_text(sqlite3_stmt *st, int i, const char *s);
+
+/*
+ * Make the next commits durable (synchronous=FULL: fsync'd before they
+ * return) or not (NORMAL: written, fsync'd by the next durable commit
+ * or checkpoint). Outside a transaction only; 0 or -1.
+ */
+int journal_durable(struct journal *j, bool durable, const char *what);
+
+/* journal_durable(), then BEGIN IMMEDIATE; 0 or -1. */
+int journal_begin(struct journal *j, bool durable, const char *what);
 
 /* Run ST_BEGIN, ST_COMMIT or ST_ROLLBACK; 0 or -1. */
 int journal_tx(struct journal *j, enum journal_stmt_id id,

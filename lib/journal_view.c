@@ -341,6 +341,8 @@ journal_prune(struct journal *j, int64_t before_ms, int64_t *removed)
 
 	if (removed != NULL)
 		*removed = 0;
+	if (journal_durable(j, true, what) == -1)
+		return -1;
 	st = journal_stmt(j, ST_PRUNE, what);
 	if (st == NULL)
 		return -1;
@@ -356,6 +358,8 @@ journal_requeue(struct journal *j, int64_t id, int64_t *count)
 
 	if (count != NULL)
 		*count = 0;
+	if (journal_durable(j, true, what) == -1)
+		return -1;
 	st = journal_stmt(j, id > 0 ? ST_REQUEUE_ONE : ST_REQUEUE_DEAD, what);
 	if (st == NULL)
 		return -1;
@@ -406,6 +410,9 @@ journal_kv_set(struct journal *j, const char *key, const char *value)
 	static const char what[] = "cannot save a setting";
 	sqlite3_stmt *st;
 
+	/* A rotated refresh token must survive a power cut. */
+	if (journal_durable(j, true, what) == -1)
+		return -1;
 	st = journal_stmt(j, value != NULL ? ST_KV_SET : ST_KV_DELETE, what);
 	if (st == NULL)
 		return -1;

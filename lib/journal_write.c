@@ -3,7 +3,7 @@
  * its fate (new, duplicate or stale), claiming events for sending so
  * that no two workers send the same one, and recording the outcome of
  * an attempt. Every decision here reads and then writes inside BEGIN
- * IMMEDIATE (see journal.c).
+ * IMMEDIATE; only recording is durable at once (see journal.c).
  */
 #include "journal_impl.h"
 
@@ -141,11 +141,38 @@ dedupe(struct journal *j, const char *resource, const char *rid,
 	return journal_query_int64(j, st, what, dup_id);
 }
 
+/*
+ * Whether the event about to be recorded may be claimed with it: no
+ * other version of its resource is pending (any pending one is older).
+ */
+static int
+claimable(struct journal *j, const char *resource, const char *rid,
+    bool *yes)
+{
+	static const char what[] = "cannot record the event";
+	sqlite3_stmt *st;
+	bool pending;
+
+	*yes = true;
+	if (*rid == '\0')
+		return 0;
+	st = journal_stmt(j, ST_PENDING_OF, what);
+	if (st == NULL)
+		return -1;
+	journal_bind_text(st, 1, resource);
+	journal_bind_text(st, 2, rid);
+	if (journal_query_exists(j, st, what, &pending) == -1)
+		return -1;
+	*yes = !pending;
+	return 0;
+}
+
+/* claim: insert it claimed by this process at now. */
 static int
 insert_event(struct journal *j, const struct journal_event *ev,
     const char *resource, const char *rid, const char *mod,
     const unsigned char *sha, enum journal_state state, const char *why,
-    int64_t now, int64_t *id)
+    int64_t now, bool claim, int64_t *id)
 {
 	static const char what[] = "cannot record the event";
 	sqlite3_stmt *st;
@@ -158,19 +185,27 @@ insert_event(struct journal *j, const struct journal_event *ev,
 	journal_bind_text(st, 3, rid);
 	journal_bind_text(st, 4, mod);
 	sqlite3_bind_int64(st, 5, ev->received_ms);
-	if (ev->body_len > 0)
-		sqlite3_bind_blob64(st, 6, ev->body, ev->body_len,
-		    SQLITE_STATIC);
-	else
-		sqlite3_bind_zeroblob(st, 6, 0);
+	sqlite3_bind_int64(st, 6, (int64_t)ev->body_len);
 	sqlite3_bind_blob(st, 7, sha, SHA256_LEN, SQLITE_STATIC);
 	sqlite3_bind_int(st, 8, (int)state);
 	journal_bind_text(st, 9, why);
 	sqlite3_bind_int64(st, 10, now);
+	if (claim) {
+		sqlite3_bind_int64(st, 11, (int64_t)getpid());
+		sqlite3_bind_int64(st, 12, now);
+	}
 	if (journal_run(j, st, what) == -1)
 		return -1;
 	*id = sqlite3_last_insert_rowid(j->db);
-	return 0;
+	st = journal_stmt_on(j, ST_BODY_INSERT, *id, what);
+	if (st == NULL)
+		return -1;
+	if (ev->body_len > 0)
+		sqlite3_bind_blob64(st, 2, ev->body, ev->body_len,
+		    SQLITE_STATIC);
+	else
+		sqlite3_bind_zeroblob(st, 2, 0);
+	return journal_run(j, st, what);
 }
 
 static int
@@ -193,10 +228,12 @@ mark_newest(struct journal *j, const char *resource, const char *rid,
 /*
  * The decision of DESIGN.md steps 4 and 5, made and written in one
  * transaction so that two workers receiving the same body cannot both
- * find it new.
+ * find it new. With want_claim, a pending event that nothing older of
+ * its resource waits before is claimed in the same transaction.
  */
-int
-journal_record(struct journal *j, struct journal_event *ev)
+static int
+record(struct journal *j, struct journal_event *ev, bool want_claim,
+    bool *claimed)
 {
 	unsigned char sha[SHA256_LEN];
 	struct version_mark mark;
@@ -204,8 +241,10 @@ journal_record(struct journal *j, struct journal_event *ev)
 	const char *rid, *mod, *dot;
 	enum journal_state state = JOURNAL_PENDING;
 	int64_t dup_id, now = journal_now(j);
+	bool claim = false;
 	int rc = -1;
 
+	*claimed = false;
 	if (ev->topic == NULL || *ev->topic == '\0')
 		return journal_fail_msg(j, "cannot record an event without "
 		    "a topic");
@@ -226,7 +265,7 @@ journal_record(struct journal *j, struct journal_event *ev)
 		ev->received_ms = now;
 	sha256(ev->body, ev->body_len, sha);
 
-	if (journal_tx(j, ST_BEGIN, "cannot record the event") == -1)
+	if (journal_begin(j, true, "cannot record the event") == -1)
 		return -1;
 	if (mark_get(j, resource, rid, &mark) == -1 ||
 	    dedupe(j, resource, rid, sha, mark.newest_id, &dup_id) == -1)
@@ -242,9 +281,11 @@ journal_record(struct journal *j, struct journal_event *ev)
 		    "(event %" PRId64 ")", mark.modified, mark.newest_id);
 	} else {
 		state = JOURNAL_PENDING;
+		if (want_claim && claimable(j, resource, rid, &claim) == -1)
+			goto out;
 	}
 	if (insert_event(j, ev, resource, rid, mod, sha, state, why, now,
-	    &ev->id) == -1)
+	    claim, &ev->id) == -1)
 		goto out;
 	if (state == JOURNAL_PENDING && *rid != '\0' &&
 	    mark_newest(j, resource, rid, mod, ev->id) == -1)
@@ -252,9 +293,28 @@ journal_record(struct journal *j, struct journal_event *ev)
 	rc = 0;
 out:
 	rc = journal_tx_end(j, rc, "cannot record the event");
-	if (rc == 0)
+	if (rc == 0) {
 		ev->state = state;
+		*claimed = claim;
+		ev->claimed_by = claim ? (long)getpid() : 0;
+		ev->claimed_ms = claim ? now : 0;
+	}
 	return rc;
+}
+
+int
+journal_record(struct journal *j, struct journal_event *ev)
+{
+	bool claimed;
+
+	return record(j, ev, false, &claimed);
+}
+
+int
+journal_record_claim(struct journal *j, struct journal_event *ev,
+    bool *claimed)
+{
+	return record(j, ev, true, claimed);
 }
 
 /*
@@ -400,7 +460,7 @@ journal_claim(struct journal *j, int64_t id, bool *claimed)
 	int rc = -1;
 
 	*claimed = false;
-	if (journal_tx(j, ST_BEGIN, CLAIM_WHAT) == -1)
+	if (journal_begin(j, false, CLAIM_WHAT) == -1)
 		return -1;
 	if (claim_try(j, id, journal_now(j), &out) == -1)
 		goto out;
@@ -460,7 +520,7 @@ journal_claim_first(struct journal *j, int64_t id, struct journal_event *ev,
 	int tries, rc = -1;
 
 	*found = false;
-	if (journal_tx(j, ST_BEGIN, CLAIM_WHAT) == -1)
+	if (journal_begin(j, false, CLAIM_WHAT) == -1)
 		return -1;
 	for (tries = 0; tries < CLAIM_BATCH; tries++) {
 		if (first_pending(j, id, &first) == -1)
@@ -530,7 +590,7 @@ journal_claim_next(struct journal *j, bool all, struct journal_event *ev,
 		return -1;
 	if (n == 0)
 		return 0;
-	if (journal_tx(j, ST_BEGIN, CLAIM_WHAT) == -1)
+	if (journal_begin(j, false, CLAIM_WHAT) == -1)
 		return -1;
 	do {
 		again = false;
@@ -577,7 +637,7 @@ journal_finish(struct journal *j, int64_t id, enum journal_state state,
 	if ((unsigned)state >= JOURNAL_NSTATES)
 		return journal_fail_msg(j, "event %" PRId64 ": no state %d", id,
 		    (int)state);
-	if (journal_tx(j, ST_BEGIN, what) == -1)
+	if (journal_begin(j, false, what) == -1)
 		return -1;
 	st = journal_stmt_on(j, ST_FINISH, id, what);
 	if (st == NULL)
@@ -610,6 +670,8 @@ journal_release(struct journal *j, int64_t id)
 	static const char what[] = "cannot release a claim";
 	sqlite3_stmt *st;
 
+	if (journal_durable(j, false, what) == -1)
+		return -1;
 	st = journal_stmt_on(j, ST_RELEASE, id, what);
 	if (st == NULL)
 		return -1;

@@ -120,12 +120,12 @@ on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
 }
 
 static long
-now_ms(void)
+now_us(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /*
@@ -365,7 +365,7 @@ sf_http(struct sf_session *sf, const struct sf_call *call, long *status,
 	struct curl_slist *headers;
 	char qpath[256];
 	CURLcode rc;
-	long t0, ms;
+	long t0, us;
 
 	*status = 0;
 	sf->resp.len = 0;
@@ -386,19 +386,20 @@ sf_http(struct sf_session *sf, const struct sf_call *call, long *status,
 	} else {
 		curl_easy_setopt(sf->curl, CURLOPT_HTTPGET, 1L);
 	}
-	t0 = now_ms();
+	t0 = now_us();
 	rc = curl_easy_perform(sf->curl);
-	ms = now_ms() - t0;
+	us = now_us() - t0;
 	curl_easy_setopt(sf->curl, CURLOPT_HTTPHEADER, NULL);
 	free_headers(headers);
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(sf->curl, CURLINFO_RESPONSE_CODE, status);
-	out->sf_ms += ms;
+	out->sf_us += us;
+	out->sf_ms = out->sf_us / 1000;
 	out->requests++;
 	out->http_status = (int)*status;
 	log_debug("sf_request method=%s path=%s status=%ld ms=%ld%s%s",
 	    call->post ? "POST" : "GET",
-	    log_quote(qpath, sizeof(qpath), call->path), *status, ms,
+	    log_quote(qpath, sizeof(qpath), call->path), *status, us / 1000,
 	    rc == CURLE_OK ? "" : " error=", rc == CURLE_OK ? "" :
 	    curl_easy_strerror(rc));
 	if (rc == CURLE_OK)

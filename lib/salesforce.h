@@ -22,6 +22,7 @@ struct sf_outcome {
 	char message[512];
 	struct json_object *ids;
 	long sf_ms;			/* time spent waiting for Salesforce */
+	long sf_us;			/* the same in microseconds */
 	int requests;			/* HTTP requests made, token included */
 	int token_requests;		/* of which to the token endpoint */
 	int http_status;		/* of the last response; 0 if none */

@@ -80,6 +80,16 @@ now_ms(void)
 	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
+/* Monotonic microseconds, for the time a request takes. */
+static int64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 /*
  * The loud line for a journal that failed: what wc2sf was doing, for
  * which event (0: none), and the journal's sentence (file and cause).
@@ -115,6 +125,7 @@ sync_journal(struct sync *s)
 	journal_set_claim_ttl(s->journal,
 	    ((int64_t)s->cfg->timeout + 60) * 1000);
 	journal_set_fresh(s->journal, FRESH_MS);
+	journal_defer_checkpoint(s->journal);
 	/* All workers share one Salesforce token through the journal. */
 	if (tokens_attach(s->sf, s->journal) != 0)
 		log_warn("event=tokens_attach error=\"the shared token store "
@@ -561,26 +572,32 @@ fallback:
 	    wc2sf_result_name(result));
 }
 
+/*
+ * One line per request. ms and sf_ms are whole milliseconds for people;
+ * us and sf_us the same in microseconds, for measuring wc2sf's own time
+ * (us - sf_us).
+ */
 static void
 log_request(const struct webhook_request *req, const char *id,
     int64_t event, const struct sync_reply *reply, const struct attempt *a,
-    const char *error, int64_t started, bool warn)
+    const char *error, int64_t started_us, bool warn)
 {
 	char topic[96], rid[96], err[300], code[80];
+	int64_t us = now_us() - started_us;
 
 	log_at(warn || reply->status >= 400 || reply->result == WC2SF_DEAD ?
 	    LOG_LEVEL_WARN : LOG_LEVEL_INFO,
 	    "topic=%s id=%s event=%lld result=%s status=%d sf_ms=%ld "
-	    "ms=%lld sf_code=%s error=%s",
+	    "ms=%lld sf_code=%s error=%s us=%lld sf_us=%ld",
 	    log_quote(topic, sizeof(topic), req->topic),
 	    log_quote(rid, sizeof(rid), id != NULL && id[0] ? id : NULL),
 	    (long long)event, wc2sf_result_name(reply->result),
 	    reply->status, a != NULL ? a->out.sf_ms : 0L,
-	    (long long)(now_ms() - started),
+	    (long long)(us / 1000),
 	    log_quote(code, sizeof(code), a != NULL && a->out.code[0] ?
 	    a->out.code : NULL),
 	    log_quote(err, sizeof(err), error != NULL && error[0] ? error :
-	    NULL));
+	    NULL), (long long)us, a != NULL ? a->out.sf_us : 0L);
 }
 
 /* The checks before anything is stored: method, size, ping, signature. */
@@ -738,8 +755,8 @@ sync_handle(struct sync *s, const struct webhook_request *req,
 	char id[64] = "", modified[32] = "", resource[32], topic[128];
 	char wc_code[64], wc_error[160];
 	const char *dot;
-	int64_t started = now_ms();
-	bool sent = false, rest_error = false;
+	int64_t started_us = now_us(), received = now_ms();
+	bool sent = false, rest_error = false, claimed = false;
 
 	memset(&ev, 0, sizeof(ev));
 	memset(&a, 0, sizeof(a));
@@ -787,9 +804,9 @@ sync_handle(struct sync *s, const struct webhook_request *req,
 	ev.resource = resource;
 	ev.resource_id = id;
 	ev.modified_gmt = modified;
-	ev.received_ms = started;
+	ev.received_ms = received;
 	ev.body_len = req->body_len;
-	if (journal_record(j, &ev) != 0) {
+	if (journal_record_claim(j, &ev, &claimed) != 0) {
 		log_journal("journal_record", 0, journal_error(j));
 		ev.id = 0;	/* nothing was recorded: no number to show */
 		r = WC2SF_JOURNAL_FAILED;
@@ -804,7 +821,13 @@ sync_handle(struct sync *s, const struct webhook_request *req,
 		r = WC2SF_STALE;
 		goto out;
 	}
-	if (!send_in_order(s, ev.id, body, &a, &error)) {
+	/*
+	 * Claimed with the record when no older version waits: send it.
+	 * Otherwise the older versions go first.
+	 */
+	if (claimed) {
+		send_claimed(s, &ev, body, &a);
+	} else if (!send_in_order(s, ev.id, body, &a, &error)) {
 		/* It stays journaled for the drain or whoever holds it. */
 		r = WC2SF_QUEUED;
 		goto out;
@@ -818,7 +841,7 @@ sync_handle(struct sync *s, const struct webhook_request *req,
 		r = WC2SF_BAD_PAYLOAD;
 out:
 	reply_fill(reply, r, req, id, ev.id, sent ? &a : NULL, error);
-	log_request(req, id, ev.id, reply, sent ? &a : NULL, error, started,
+	log_request(req, id, ev.id, reply, sent ? &a : NULL, error, started_us,
 	    rest_error);
 	sf_outcome_clear(&a.out);
 	json_object_put(body);
@@ -896,6 +919,14 @@ drain(struct sync *s, double seconds, bool all, struct sync_stats *stats)
 		journal_event_clear(&ev);
 	}
 	return handled;
+}
+
+void
+sync_checkpoint(struct sync *s)
+{
+	if (s->journal != NULL && journal_checkpoint(s->journal) != 0)
+		log_journal("journal_checkpoint", 0,
+		    journal_error(s->journal));
 }
 
 int

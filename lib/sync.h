@@ -77,6 +77,12 @@ bool sync_stats_add(struct sync_stats *st, enum wc2sf_result result);
 int sync_drain(struct sync *s, double seconds, struct sync_stats *stats);
 
 /*
+ * After the reply (and the drain): copy the journal's WAL back into its
+ * file when it has grown, which no delivery waits for then.
+ */
+void sync_checkpoint(struct sync *s);
+
+/*
  * The same for every pending event whatever its backoff (replay), after
  * lifting the daily-limit pause.
  */

@@ -309,7 +309,7 @@ test_open_creates_private_wal_file(void **state)
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1,
 	    &st, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(st, 0), 2);
+	assert_int_equal(sqlite3_column_int(st, 0), 3);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 }
@@ -769,9 +769,10 @@ static void
 test_resource_known_ignores_deletes(void **state)
 {
 	struct fx *f = *state;
+	struct journal_event ev;
 	sqlite3 *db;
 	int64_t id;
-	bool known = true;
+	bool known = true, found = false;
 
 	id = expect(f->j, "product.deleted", "17", "", "{\"id\":17}",
 	    JOURNAL_PENDING);
@@ -798,13 +799,19 @@ test_resource_known_ignores_deletes(void **state)
 	    &known), 0);
 	assert_false(known);
 
-	/* Back to version 1, and migrated again on the next open. */
+	/*
+	 * Back to version 1 (no resources.upserted; bodies in events), and
+	 * migrated again on the next open: the bodies move with it.
+	 */
 	journal_close(f->j);
 	f->j = NULL;
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "ALTER TABLE resources DROP COLUMN "
-	    "upserted; PRAGMA user_version = 1;", NULL, NULL, NULL),
-	    SQLITE_OK);
+	    "upserted; ALTER TABLE events ADD COLUMN body BLOB NOT NULL "
+	    "DEFAULT x''; UPDATE events SET body = (SELECT body FROM bodies "
+	    "WHERE bodies.id = events.id); ALTER TABLE events DROP COLUMN "
+	    "body_len; DROP TABLE bodies; PRAGMA user_version = 1;", NULL,
+	    NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	f->j = open_again(f);
 	assert_int_equal(journal_resource_known(f->j, "customer", "5",
@@ -812,6 +819,75 @@ test_resource_known_ignores_deletes(void **state)
 	assert_true(known);	/* version 1 could not tell */
 	assert_int_equal(journal_product_synced(f->j, "18", &known), 0);
 	assert_false(known);
+	assert_int_equal(journal_get(f->j, id, &ev, &found), 0);
+	assert_true(found);
+	assert_int_equal(ev.body_len, strlen("{\"id\":5}"));
+	assert_memory_equal(ev.body, "{\"id\":5}", ev.body_len);
+	journal_event_clear(&ev);
+}
+
+/* Record with journal_record_claim(); returns whether it was claimed. */
+static bool
+record_claim(struct journal *j, const char *topic, const char *rid,
+    const char *modified, const char *body, enum journal_state want,
+    int64_t *id)
+{
+	struct journal_event ev;
+	bool claimed = false;
+
+	event_fill(&ev, topic, rid, modified, body, strlen(body));
+	if (journal_record_claim(j, &ev, &claimed) != 0)
+		print_error("journal_record_claim: %s\n", journal_error(j));
+	assert_true(ev.id > 0);
+	assert_int_equal(ev.state, want);
+	assert_int_equal(ev.claimed_by, claimed ? (long)getpid() : 0);
+	*id = ev.id;
+	journal_event_clear(&ev);
+	return claimed;
+}
+
+/*
+ * The live path records and claims in one commit: a resource's only
+ * pending version is taken at once and held against every other
+ * claim; a version behind an older pending one is left unclaimed, to
+ * follow it; duplicates and stale versions are never claimed.
+ */
+static void
+test_record_claim(void **state)
+{
+	struct fx *f = *state;
+	int64_t a, b, c, d;
+
+	assert_true(record_claim(f->j, "order.created", "90",
+	    "2026-01-01T00:00:01", "{\"id\":90}", JOURNAL_PENDING, &a));
+	claim_ok(f->j, a, false);
+	assert_int_equal(next(f->j, true), 0);
+	assert_int_equal(first(f->j, a), 0);
+
+	assert_false(record_claim(f->j, "order.updated", "90",
+	    "2026-01-01T00:00:02", "{\"id\":90,\"v\":2}", JOURNAL_PENDING,
+	    &b));
+	assert_false(record_claim(f->j, "order.updated", "90",
+	    "2026-01-01T00:00:02", "{\"id\":90,\"v\":2}",
+	    JOURNAL_DUPLICATE, &c));
+	assert_false(record_claim(f->j, "order.updated", "90",
+	    "2026-01-01T00:00:00", "{\"id\":90,\"v\":0}", JOURNAL_STALE,
+	    &c));
+	/* b follows a: free once a is done. */
+	assert_int_equal(first(f->j, b), 0);
+	finish(f->j, a, JOURNAL_SYNCED, 0);
+	assert_int_equal(first(f->j, b), b);
+	finish(f->j, b, JOURNAL_SYNCED, 0);
+
+	/* Another resource, and a body without an id, are claimed. */
+	assert_true(record_claim(f->j, "order.updated", "91", "",
+	    "{\"id\":91}", JOURNAL_PENDING, &c));
+	assert_true(record_claim(f->j, "action.woocommerce_x", "", "",
+	    "{\"x\":1}", JOURNAL_PENDING, &d));
+	finish(f->j, c, JOURNAL_SYNCED, 0);
+	finish(f->j, d, JOURNAL_IGNORED, 0);
+	assert_int_equal(state_of(f->j, c), JOURNAL_SYNCED);
+	assert_int_equal(state_of(f->j, d), JOURNAL_IGNORED);
 }
 
 /* A claim whose worker died and was not reaped yet is void at once. */
@@ -1434,6 +1510,8 @@ main(int argc, char **argv)
 		    test_open_newer_schema_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_record_round_trip,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_record_claim, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_duplicate_across_topics,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_by_modified_time,
