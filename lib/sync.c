@@ -43,6 +43,14 @@
 #define DAILY_LIMIT_PAUSE_MS (3600 * 1000LL)
 
 /*
+ * "No pause" read from the journal holds this long in a worker, which
+ * then reads the journal once a second instead of three times per
+ * delivery. A pause another worker starts meanwhile costs at most one
+ * more refused request, which starts it here too.
+ */
+#define UNPAUSED_FOR_MS 1000
+
+/*
  * Older versions of a resource sent before a new one inside a request,
  * and the time they may take (WooCommerce waits 60 s for the reply);
  * the rest is left to the drain after the reply.
@@ -60,6 +68,7 @@ struct sync {
 	struct journal *journal;	/* NULL until it can be opened */
 	struct sf_session *sf;
 	bool skip_drain;		/* the request saw Salesforce fail */
+	int64_t unpaused_ms;		/* when the journal last said no pause */
 	char journal_err[512];
 };
 
@@ -365,13 +374,31 @@ sync_pause_until(struct journal *j, int64_t *until_ms)
 	return 0;
 }
 
+/*
+ * The end of the daily-limit pause, 0 when none: from the journal, or
+ * from the last read when that found none less than UNPAUSED_FOR_MS
+ * ago. -1 when the journal cannot be read.
+ */
+static int
+pause_read(struct sync *s, int64_t now, int64_t *until)
+{
+	*until = 0;
+	if (s->unpaused_ms != 0 && now - s->unpaused_ms >= 0 &&
+	    now - s->unpaused_ms < UNPAUSED_FOR_MS)
+		return 0;
+	if (sync_pause_until(s->journal, until) != 0)
+		return -1;
+	s->unpaused_ms = *until == 0 ? now : 0;
+	return 0;
+}
+
 /* The daily-limit pause holds at now (a journal that fails: no pause). */
 static bool
 paused(struct sync *s, int64_t now)
 {
 	int64_t until;
 
-	return sync_pause_until(s->journal, &until) == 0 && until > now;
+	return pause_read(s, now, &until) == 0 && until > now;
 }
 
 /*
@@ -383,12 +410,13 @@ pause_lift(struct sync *s, const char *why)
 {
 	int64_t until;
 
-	if (sync_pause_until(s->journal, &until) != 0 || until == 0)
+	if (pause_read(s, now_ms(), &until) != 0 || until == 0)
 		return;
 	if (journal_kv_set(s->journal, SYNC_PAUSE_KEY, NULL) != 0) {
 		log_journal("pause_lift", 0, journal_error(s->journal));
 		return;
 	}
+	s->unpaused_ms = now_ms();
 	log_warn("event=pause_lifted by=%s was_until_ms=%lld", why,
 	    (long long)until);
 }
@@ -400,6 +428,7 @@ pause_start(struct sync *s, int64_t until)
 	char value[32];
 
 	snprintf(value, sizeof(value), "%lld", (long long)until);
+	s->unpaused_ms = 0;
 	if (journal_kv_set(s->journal, SYNC_PAUSE_KEY, value) != 0)
 		log_journal("pause", 0, journal_error(s->journal));
 	else
