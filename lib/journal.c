@@ -19,7 +19,7 @@
  * one after its reply, so no delivery waits for the database file's
  * fsync.
  *
- * Schema, version 3 (PRAGMA user_version):
+ * Schema, version 4 (PRAGMA user_version):
  *
  * events: one row per verified delivery.
  *   id               order of receipt (AUTOINCREMENT: never reused)
@@ -51,6 +51,12 @@
  *   last_synced_event_id  highest event id synced
  *   upserted              1 once an event other than a "*.deleted" one
  *                         was synced: Salesforce has the record (v2)
+ *
+ * Indexes: events_dedupe (resource, resource_id, body_sha256),
+ * events_pending (resource, resource_id) of pending events only (v4),
+ * events_state (state, updated_ms) for due events, status and pruning.
+ * Each one is written on every delivery: add one only for a query on
+ * the delivery path.
  *
  * This file holds the connection: the schema and its migrations, every
  * statement, the helpers the others share (journal_impl.h), opening and
@@ -144,6 +150,34 @@ static const char schema_v3[] =
 	"ALTER TABLE events DROP COLUMN body;";
 
 /*
+ * Version 4 writes fewer index pages per delivery. The index of a
+ * resource's events keeps only the pending ones (every query of it asks
+ * for state 0), so an outcome deletes an entry instead of moving it. The
+ * resources table loses its references to events and the two indexes
+ * they needed: only pruning reads those columns across rows, and it
+ * builds its own lookup once per run. events_due goes: SQLite finds due
+ * events through events_state (state = 0) and never used it.
+ */
+static const char schema_v4[] =
+	"DROP INDEX events_resource;"
+	"DROP INDEX events_due;"
+	"CREATE INDEX events_pending ON events (resource, resource_id)"
+	" WHERE state = 0;"
+	"CREATE TABLE resources_v4 ("
+	" resource TEXT NOT NULL,"
+	" resource_id TEXT NOT NULL,"
+	" newest_modified_gmt TEXT NOT NULL DEFAULT '',"
+	" newest_event_id INTEGER,"
+	" last_synced_event_id INTEGER,"
+	" upserted INTEGER NOT NULL DEFAULT 0,"
+	" PRIMARY KEY (resource, resource_id)) WITHOUT ROWID;"
+	"INSERT INTO resources_v4 SELECT resource, resource_id,"
+	" newest_modified_gmt, newest_event_id, last_synced_event_id,"
+	" upserted FROM resources;"
+	"DROP TABLE resources;"
+	"ALTER TABLE resources_v4 RENAME TO resources;";
+
+/*
  * The migration hook: migrations[v] turns schema version v into v + 1.
  * A later version appends its step here (ALTER TABLE ...); the file's
  * user_version says how many have run.
@@ -152,6 +186,7 @@ static const char *const migrations[] = {
 	schema_v1,
 	schema_v2,
 	schema_v3,
+	schema_v4,
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -68,7 +68,7 @@ struct sync {
 	struct journal *journal;	/* NULL until it can be opened */
 	struct sf_session *sf;
 	bool skip_drain;		/* the request saw Salesforce fail */
-	int64_t unpaused_ms;		/* when the journal last said no pause */
+	int64_t unpaused_ms;		/* the journal last said "no pause" */
 	char journal_err[512];
 };
 

@@ -309,7 +309,7 @@ test_open_creates_private_wal_file(void **state)
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1,
 	    &st, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(st, 0), 3);
+	assert_int_equal(sqlite3_column_int(st, 0), 4);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 }
@@ -800,13 +800,17 @@ test_resource_known_ignores_deletes(void **state)
 	assert_false(known);
 
 	/*
-	 * Back to version 1 (no resources.upserted; bodies in events), and
-	 * migrated again on the next open: the bodies move with it.
+	 * Back to version 1 (no resources.upserted; bodies in events; an
+	 * index of every event by resource), and migrated again on the
+	 * next open: the bodies move with it.
 	 */
 	journal_close(f->j);
 	f->j = NULL;
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "ALTER TABLE resources DROP COLUMN "
+	assert_int_equal(sqlite3_exec(db, "DROP INDEX events_pending; "
+	    "CREATE INDEX events_resource ON events (resource, resource_id, "
+	    "state); CREATE INDEX events_due ON events (next_attempt_ms) "
+	    "WHERE state = 0; ALTER TABLE resources DROP COLUMN "
 	    "upserted; ALTER TABLE events ADD COLUMN body BLOB NOT NULL "
 	    "DEFAULT x''; UPDATE events SET body = (SELECT body FROM bodies "
 	    "WHERE bodies.id = events.id); ALTER TABLE events DROP COLUMN "
@@ -1008,6 +1012,24 @@ test_finish_records_outcome(void **state)
 	    NULL, NULL, NULL), -1);
 }
 
+/* The number a one-number query gives, from a connection of its own. */
+static int64_t
+count_rows(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int64_t n;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
 static void
 test_prune_keeps_what_is_needed(void **state)
 {
@@ -1055,6 +1077,11 @@ test_prune_keeps_what_is_needed(void **state)
 
 	assert_int_equal(journal_prune(f->j, T0 + 30 * DAY_MS, &removed), 0);
 	assert_int_equal(removed, 3);
+	/* Their bodies went with them, and only theirs. */
+	assert_int_equal(count_rows(f->path, "SELECT count(*) FROM bodies "
+	    "WHERE id NOT IN (SELECT id FROM events)"), 0);
+	assert_int_equal(count_rows(f->path, "SELECT count(*) FROM events "
+	    "WHERE id NOT IN (SELECT id FROM bodies)"), 0);
 	memset(&ev, 0, sizeof(ev));
 	assert_int_equal(journal_get(f->j, synced_old, &ev, &found), 0);
 	assert_false(found);
