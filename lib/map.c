@@ -10,6 +10,9 @@
 
 #include "text.h"
 
+/* Record keys are static names (map_impl.h): json-c need not copy them. */
+#define MAP_KEY_FLAGS	JSON_C_OBJECT_KEY_IS_CONSTANT
+
 /*
  * The mapping core: which builder a topic goes to, the shape checks
  * every body passes first, the one loop that walks a field table, and
@@ -182,6 +185,49 @@ lookup(struct map_ctx *ctx, struct json_object *src, const char *path,
 	return WC2SF_OK;
 }
 
+/* n as decimal text, written backwards from the end of buf[24]. */
+static const char *
+decimal(uint64_t n, bool neg, char buf[24])
+{
+	char *p = buf + 23;
+
+	*p = '\0';
+	do {
+		*--p = (char)('0' + n % 10);
+		n /= 10;
+	} while (n > 0);
+	if (neg)
+		*--p = '-';
+	return p;
+}
+
+/*
+ * The JSON text json-c prints for the number v, without json-c
+ * printing it: that costs an allocation kept in v and a snprintf. An
+ * integer as json-c prints it (int64, or uint64 past INT64_MAX); a
+ * double made from text (parsed, or json_object_new_double_s()) is that
+ * text, as json_object.h documents; any other double goes to json-c.
+ * buf (MAP_NUMBER_MAX) may hold the result.
+ */
+static const char *
+json_number_text(struct json_object *v, char *buf)
+{
+	const char *s;
+	int64_t i;
+
+	if (json_object_is_type(v, json_type_int)) {
+		i = json_object_get_int64(v);
+		if (i == INT64_MAX)
+			return decimal(json_object_get_uint64(v), false, buf);
+		if (i < 0)
+			return decimal((uint64_t)-(i + 1) + 1, true, buf);
+		return decimal((uint64_t)i, false, buf);
+	}
+	if ((s = json_object_get_userdata(v)) != NULL)
+		return s;
+	return json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+}
+
 /*
  * v as clean text: UTF-8 repaired, entities decoded once, trimmed.
  * Numbers are taken as their JSON text. *s is malloc'd, or NULL when v
@@ -191,7 +237,8 @@ enum wc2sf_result
 map_clean_text(struct map_ctx *ctx, const char *path, struct json_object *v,
     char **s)
 {
-	char *fixed;
+	char buf[MAP_NUMBER_MAX], *fixed;
+	const char *num;
 
 	*s = NULL;
 	if (v == NULL)
@@ -202,13 +249,18 @@ map_clean_text(struct map_ctx *ctx, const char *path, struct json_object *v,
 		    (size_t)json_object_get_string_len(v));
 		if (fixed == NULL)
 			return map_no_memory(ctx);
+		/* Most text has no entity: no second copy for it. */
+		if (strchr(fixed, '&') == NULL) {
+			*s = fixed;
+			break;
+		}
 		*s = text_decode_entities(fixed);
 		free(fixed);
 		break;
 	case json_type_int:
 	case json_type_double:
-		*s = strdup(json_object_to_json_string_ext(v,
-		    JSON_C_TO_STRING_PLAIN));
+		if ((num = json_number_text(v, buf)) != NULL)
+			*s = strdup(num);
 		break;
 	default:
 		return map_wrong_type(ctx, path, "a string", v);
@@ -266,21 +318,23 @@ map_text_value(struct map_ctx *ctx, char *s, unsigned max,
 bool
 map_id_text(struct json_object *v, char *out, size_t size)
 {
+	char buf[24];
 	const char *s;
 	size_t n;
+	int64_t i;
 
 	/*
 	 * json-c turns an integer that does not fit 64 bits into the
 	 * largest one it has, so two different huge ids would become one
-	 * key: refuse those values (no WooCommerce id comes near them).
+	 * key: refuse INT64_MAX, which they all read as here, and what is
+	 * above it (no WooCommerce id comes near them).
 	 */
-	if (json_object_is_type(v, json_type_int) &&
-	    (json_object_get_int64(v) == INT64_MAX ||
-	    json_object_get_uint64(v) == UINT64_MAX))
-		return false;
-	if (json_object_is_type(v, json_type_int))
-		s = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
-	else if (json_object_is_type(v, json_type_string))
+	if (json_object_is_type(v, json_type_int)) {
+		i = json_object_get_int64(v);
+		if (i < 0 || i == INT64_MAX)
+			return false;
+		s = decimal((uint64_t)i, false, buf);
+	} else if (json_object_is_type(v, json_type_string))
 		s = json_object_get_string(v);
 	else
 		return false;
@@ -309,7 +363,6 @@ number_text(const char *s, char *out, size_t size)
 	const char *p = s, *ip, *fp = "", *ep = "";
 	size_t il, fl = 0, el = 0;
 	bool neg = false;
-	int n;
 
 	if (*p == '-') {
 		neg = true;
@@ -340,19 +393,39 @@ number_text(const char *s, char *out, size_t size)
 		ip++;
 		il--;
 	}
-	n = snprintf(out, size, "%s%.*s%s%.*s%.*s", neg ? "-" : "",
-	    il > 0 ? (int)il : 1, il > 0 ? ip : "0", fl > 0 ? "." : "",
-	    (int)fl, fp, (int)el, ep);
-	return n > 0 && (size_t)n < size;
+	if (il == 0) {
+		ip = "0";
+		il = 1;
+	}
+	if ((neg ? 1 : 0) + il + (fl > 0 ? 1 + fl : 0) + el >= size)
+		return false;
+	if (neg)
+		*out++ = '-';
+	memcpy(out, ip, il);
+	out += il;
+	if (fl > 0) {
+		*out++ = '.';
+		memcpy(out, fp, fl);
+		out += fl;
+	}
+	memcpy(out, ep, el);
+	out[el] = '\0';
+	return true;
 }
 
-/* v (a number or an amount string) as number text; empty: "" */
+/*
+ * v (a number or an amount string) as number text; empty: "". Amounts
+ * are on every line of an order, so no snprintf: the string is trimmed
+ * in a copy of its first MAP_NUMBER_MAX - 1 bytes (a longer one is no
+ * amount, unless that much is all blank).
+ */
 enum wc2sf_result
 map_amount_text(struct map_ctx *ctx, const char *path, struct json_object *v,
     char *out, size_t size)
 {
 	char raw[MAP_NUMBER_MAX], name[MAP_LABEL_MAX];
 	const char *s;
+	size_t n;
 
 	out[0] = '\0';
 	switch (json_object_get_type(v)) {
@@ -360,14 +433,18 @@ map_amount_text(struct map_ctx *ctx, const char *path, struct json_object *v,
 		return WC2SF_OK;
 	case json_type_int:
 	case json_type_double:
-		s = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+		if ((s = json_number_text(v, raw)) == NULL)
+			return map_no_memory(ctx);
 		break;
 	case json_type_string:
-		snprintf(raw, sizeof(raw), "%s", json_object_get_string(v));
+		s = json_object_get_string(v);
+		n = strlen(s);
+		memcpy(raw, s, n < sizeof(raw) ? n : sizeof(raw) - 1);
+		raw[n < sizeof(raw) ? n : sizeof(raw) - 1] = '\0';
 		s = text_trim(raw);
 		if (s[0] == '\0')
 			return WC2SF_OK;
-		if (strlen(json_object_get_string(v)) >= sizeof(raw))
+		if (n >= sizeof(raw))
 			s = "?";
 		break;
 	default:
@@ -395,6 +472,50 @@ conv_money(struct map_ctx *ctx, const struct map_field *f, const char *path,
 	return *out == NULL ? map_no_memory(ctx) : WC2SF_OK;
 }
 
+static bool
+ascii_space(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
+	    c == '\v';
+}
+
+/*
+ * True when the string v is already clean: valid UTF-8 without NUL or
+ * '&' (which repair and entity decoding would leave as they are), no
+ * blank at either end, and no longer than max units (0: any length).
+ * Most names and SKUs are.
+ */
+static bool
+clean_as_is(struct json_object *v, unsigned max)
+{
+	const unsigned char *s;
+	size_t i, n;
+	bool ascii = true;
+
+	s = (const unsigned char *)json_object_get_string(v);
+	n = (size_t)json_object_get_string_len(v);
+	if (n == 0 || ascii_space(s[0]) || ascii_space(s[n - 1]))
+		return false;
+	for (i = 0; i < n; i++) {
+		if (s[i] == '&' || s[i] == '\0')
+			return false;
+		if (s[i] >= 0x80)
+			ascii = false;
+	}
+	if (ascii)
+		return max == 0 || n <= max;
+	/* A UTF-16 unit takes one to three bytes of UTF-8. */
+	if (max > 0 && n / 3 > max)
+		return false;
+	if (!text_utf8_valid((const char *)s, n))
+		return false;
+	return max == 0 || n <= max || text_utf16_len((const char *)s) <= max;
+}
+
+/*
+ * Text that is already clean goes into the record as the body's own
+ * string object (a reference, not a copy): the plan only reads it.
+ */
 static enum wc2sf_result
 conv_text(struct map_ctx *ctx, const struct map_field *f, const char *path,
     struct json_object *v, struct json_object **out)
@@ -402,6 +523,11 @@ conv_text(struct map_ctx *ctx, const struct map_field *f, const char *path,
 	enum wc2sf_result result;
 	char *s;
 
+	if (v != NULL && json_object_is_type(v, json_type_string) &&
+	    clean_as_is(v, f->max_len)) {
+		*out = json_object_get(v);
+		return WC2SF_OK;
+	}
 	result = map_clean_text(ctx, path, v, &s);
 	if (result != WC2SF_OK)
 		return result;
@@ -602,6 +728,7 @@ map_fill(struct map_ctx *ctx, struct json_object *rec,
 	enum wc2sf_result result = WC2SF_OK;
 	char code_name[MAP_LABEL_MAX];
 	const char *name;
+	unsigned flags;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
@@ -611,12 +738,14 @@ map_fill(struct map_ctx *ctx, struct json_object *rec,
 		if (value == NULL)
 			continue;
 		name = table[i].sf_field;
+		flags = MAP_KEY_FLAGS;
 		if ((table[i].conv == CONV_COUNTRY ||
 		    table[i].conv == CONV_STATE) && ctx->opt->state_picklists) {
 			snprintf(code_name, sizeof(code_name), "%sCode", name);
 			name = code_name;
+			flags = 0;
 		}
-		if (json_object_object_add(rec, name, value) != 0) {
+		if (json_object_object_add_ex(rec, name, value, flags) != 0) {
 			json_object_put(value);
 			result = map_no_memory(ctx);
 			goto out;
@@ -630,17 +759,25 @@ struct json_object *
 map_record_new(const char *ext_field, const char *prefix, const char *value)
 {
 	struct json_object *rec, *key;
-	size_t n = strlen(prefix) + strlen(value) + 1;
-	char *text;
+	size_t pn = strlen(prefix), vn = strlen(value);
+	char buf[MAP_ID_MAX + 16], *text = buf;
 
-	if ((text = malloc(n)) == NULL)
-		return NULL;
-	snprintf(text, n, "%s%s", prefix, value);
+	if (pn == 0) {
+		key = json_object_new_string_len(value, (int)vn);
+	} else {
+		if (pn + vn >= sizeof(buf) &&
+		    (text = malloc(pn + vn + 1)) == NULL)
+			return NULL;
+		memcpy(text, prefix, pn);
+		memcpy(text + pn, value, vn);
+		key = json_object_new_string_len(text, (int)(pn + vn));
+		if (text != buf)
+			free(text);
+	}
 	rec = json_object_new_object();
-	key = json_object_new_string(text);
-	free(text);
 	if (rec == NULL || key == NULL ||
-	    json_object_object_add(rec, ext_field, key) != 0) {
+	    json_object_object_add_ex(rec, ext_field, key, MAP_KEY_FLAGS |
+	    JSON_C_OBJECT_ADD_KEY_IS_NEW) != 0) {
 		json_object_put(rec);
 		json_object_put(key);
 		return NULL;
@@ -649,17 +786,23 @@ map_record_new(const char *ext_field, const char *prefix, const char *value)
 }
 
 enum wc2sf_result
-map_record_ref(struct json_object *rec, const char *field,
-    const char *ext_field, const char *value)
+map_record_set(struct json_object *rec, const char *field,
+    struct json_object *value)
 {
-	struct json_object *ref;
-
-	ref = map_record_new(ext_field, "", value);
-	if (ref == NULL || json_object_object_add(rec, field, ref) != 0) {
-		json_object_put(ref);
+	if (value == NULL || json_object_object_add_ex(rec, field, value,
+	    MAP_KEY_FLAGS) != 0) {
+		json_object_put(value);
 		return WC2SF_NO_MEMORY;
 	}
 	return WC2SF_OK;
+}
+
+enum wc2sf_result
+map_record_ref(struct json_object *rec, const char *field,
+    const char *ext_field, const char *value)
+{
+	return map_record_set(rec, field, map_record_new(ext_field, "",
+	    value));
 }
 
 enum wc2sf_result

@@ -147,10 +147,13 @@ struct map_options {
  *
  * plan is overwritten, not freed, and holds no steps unless WC2SF_OK;
  * opt may be NULL for the defaults. Records are plain field objects
- * (salesforce.c adds "attributes"), empty fields left out; every record
- * of an upsert carries a non-empty external ID. Text is valid UTF-8, its
- * entities decoded once, cut to the field's length. WC2SF_NO_MEMORY when
- * an allocation fails; body and prev are never changed.
+ * (sf_wire.c adds "attributes" as it writes them), empty fields left
+ * out; every record of an upsert carries a non-empty external ID. Text
+ * is valid UTF-8, its entities decoded once, cut to the field's length.
+ * WC2SF_NO_MEMORY when an allocation fails; body and prev are never
+ * changed. To spare copies, records hold references to values of body
+ * (text already clean) and share values with each other (an order's
+ * lines name their Order with one object): read them, never change them.
  */
 enum wc2sf_result map_build(const char *topic, struct json_object *body,
     const struct map_options *opt, struct map_plan *plan, char *why,

@@ -57,13 +57,26 @@ enum wc2sf_result map_fail(struct map_ctx *ctx, enum wc2sf_result result,
 /*
  * The one loop: convert every row of table from src and add the
  * non-empty values to rec. BAD_PAYLOAD names the field at fault.
+ * Records keep the table's sf_field strings as their keys, without a
+ * copy: tables are static.
  */
 enum wc2sf_result map_fill(struct map_ctx *ctx, struct json_object *rec,
     const struct map_field *table, size_t n, struct json_object *src);
 
-/* A new record {ext_field: prefix + value}; NULL if out of memory. */
+/*
+ * A new record {ext_field: prefix + value}; NULL if out of memory.
+ * ext_field (and field below) become keys without a copy, so they must
+ * be static strings, as every sObject and field name here is.
+ */
 struct json_object *map_record_new(const char *ext_field,
     const char *prefix, const char *value);
+
+/*
+ * rec[field] = value; takes value (NULL: out of memory) whatever
+ * happens. WC2SF_NO_MEMORY or WC2SF_OK.
+ */
+enum wc2sf_result map_record_set(struct json_object *rec,
+    const char *field, struct json_object *value);
 
 /* Add {field: {ext_field: value}} to rec: a parent by external ID. */
 enum wc2sf_result map_record_ref(struct json_object *rec,

@@ -465,14 +465,15 @@ mark_deleted(struct map_ctx *ctx, struct json_object *rec)
 }
 
 /*
- * One OrderItem: keyed by line id, naming its Order and its standard
+ * One OrderItem: keyed by line id, naming its Order (order_ref, shared
+ * by every line: records are only read once built) and its standard
  * price book entry by external ID.
  */
 static enum wc2sf_result
-line_record(struct map_ctx *ctx, const char *order_id,
+line_record(struct map_ctx *ctx, struct json_object *order_ref,
     struct json_object *line, struct json_object *ids, struct batch *b)
 {
-	struct json_object *rec = NULL, *product;
+	struct json_object *rec = NULL;
 	enum wc2sf_result result;
 	char id[MAP_ID_MAX], key[MAP_ID_MAX], price_key[MAP_ID_MAX + 8];
 
@@ -483,18 +484,17 @@ line_record(struct map_ctx *ctx, const char *order_id,
 		result = line_product_key(ctx, line, key, sizeof(key));
 	if (result != WC2SF_OK)
 		return result;
-	snprintf(price_key, sizeof(price_key), MAP_PRICE_PREFIX "%s", key);
+	memcpy(price_key, MAP_PRICE_PREFIX, sizeof(MAP_PRICE_PREFIX) - 1);
+	memcpy(price_key + sizeof(MAP_PRICE_PREFIX) - 1, key,
+	    strlen(key) + 1);
 	if (json_object_object_add(ids, id, NULL) != 0 ||
 	    (rec = map_record_new(LINE_KEY, "", id)) == NULL ||
-	    map_record_ref(rec, "Order", ORDER_KEY, order_id) != WC2SF_OK ||
+	    map_record_set(rec, "Order", json_object_get(order_ref)) !=
+	    WC2SF_OK ||
 	    map_record_ref(rec, "PricebookEntry", MAP_PRICE_KEY,
 	    price_key) != WC2SF_OK ||
-	    (product = json_object_new_string(key)) == NULL) {
-		json_object_put(rec);
-		return map_no_memory(ctx);
-	}
-	if (json_object_object_add(rec, MAP_PRODUCT_KEY, product) != 0) {
-		json_object_put(product);
+	    map_record_set(rec, MAP_PRODUCT_KEY,
+	    json_object_new_string(key)) != WC2SF_OK) {
 		json_object_put(rec);
 		return map_no_memory(ctx);
 	}
@@ -572,19 +572,24 @@ line_steps(struct map_ctx *ctx, struct map_plan *plan, const char *id,
     struct json_object *lines, struct json_object *prev)
 {
 	struct batch items = { NULL }, gone = { NULL };
-	struct json_object *ids;
+	struct json_object *ids, *order_ref;
 	enum wc2sf_result result = WC2SF_OK;
 	char where[48];
 	size_t i, n = json_object_array_length(lines);
 
 	if ((ids = json_object_new_object()) == NULL)
 		return map_no_memory(ctx);
+	if ((order_ref = map_record_new(ORDER_KEY, "", id)) == NULL) {
+		json_object_put(ids);
+		return map_no_memory(ctx);
+	}
 	for (i = 0; i < n && result == WC2SF_OK; i++) {
 		snprintf(where, sizeof(where), "line_items[%zu]", i);
 		ctx->where = where;
-		result = line_record(ctx, id, json_object_array_get_idx(lines,
-		    i), ids, &items);
+		result = line_record(ctx, order_ref,
+		    json_object_array_get_idx(lines, i), ids, &items);
 	}
+	json_object_put(order_ref);
 	ctx->where = "";
 	if (result == WC2SF_OK)
 		result = removed_lines(ctx, prev, ids, &gone);

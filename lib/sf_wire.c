@@ -1,5 +1,6 @@
 #include "sf_wire.h"
 
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,30 +140,14 @@ sf_wire_copy_str(char *buf, size_t size, const char *s)
 	sf_wire_utf8_cut(buf);
 }
 
-/* obj[key] = value (a new string); false when out of memory. */
+/* True when v is the string MAP_STANDARD_PRICEBOOK. */
 static bool
-add_str(struct json_object *obj, const char *key, const char *value)
+is_placeholder(struct json_object *v)
 {
-	struct json_object *v = json_object_new_string(value);
-
-	if (v == NULL || json_object_object_add(obj, key, v) != 0) {
-		json_object_put(v);
-		return false;
-	}
-	return true;
-}
-
-/* obj[key] = flag; false when out of memory. */
-static bool
-add_bool(struct json_object *obj, const char *key, bool flag)
-{
-	struct json_object *v = json_object_new_boolean(flag);
-
-	if (v == NULL || json_object_object_add(obj, key, v) != 0) {
-		json_object_put(v);
-		return false;
-	}
-	return true;
+	return json_object_get_string_len(v) ==
+	    (int)sizeof(MAP_STANDARD_PRICEBOOK) - 1 &&
+	    memcmp(json_object_get_string(v), MAP_STANDARD_PRICEBOOK,
+	    sizeof(MAP_STANDARD_PRICEBOOK) - 1) == 0;
 }
 
 static bool
@@ -172,8 +157,7 @@ holds_placeholder(struct json_object *v)
 
 	switch (json_object_get_type(v)) {
 	case json_type_string:
-		return strcmp(json_object_get_string(v),
-		    MAP_STANDARD_PRICEBOOK) == 0;
+		return is_placeholder(v);
 	case json_type_object: {
 		json_object_object_foreach(v, key, val) {
 			(void)key;
@@ -206,123 +190,12 @@ sf_wire_needs_pricebook(const struct map_plan *plan)
 }
 
 /*
- * A deep copy of v into *copy (NULL for JSON null) with every string
- * equal to MAP_STANDARD_PRICEBOOK replaced by pricebook. A placeholder
- * without a pricebook is a caller's bug: WC2SF_INTERNAL.
+ * The state of one packing run. Bodies are written as text straight
+ * from the plan's records, into the composite being filled (out): no
+ * copy of a record is made, and the plan is only read. A failed
+ * allocation sets oom, after which writing does nothing; the
+ * subrequest being written then fails as a whole.
  */
-static enum wc2sf_result
-copy_value(struct json_object *v, const char *pricebook,
-    struct json_object **copy)
-{
-	struct json_object *c = NULL, *item;
-	enum wc2sf_result result = WC2SF_NO_MEMORY;
-	const char *s;
-	size_t i, n;
-
-	*copy = NULL;
-	if (v == NULL)
-		return WC2SF_OK;
-	switch (json_object_get_type(v)) {
-	case json_type_string:
-		s = json_object_get_string(v);
-		if (strcmp(s, MAP_STANDARD_PRICEBOOK) == 0) {
-			if (pricebook == NULL)
-				return WC2SF_INTERNAL;
-			c = json_object_new_string(pricebook);
-		} else {
-			c = json_object_new_string_len(s,
-			    json_object_get_string_len(v));
-		}
-		break;
-	case json_type_object:
-		if ((c = json_object_new_object()) == NULL)
-			goto out;
-		json_object_object_foreach(v, key, val) {
-			if ((result = copy_value(val, pricebook, &item)) !=
-			    WC2SF_OK)
-				goto out;
-			if (json_object_object_add(c, key, item) != 0) {
-				json_object_put(item);
-				result = WC2SF_NO_MEMORY;
-				goto out;
-			}
-		}
-		break;
-	case json_type_array:
-		if ((c = json_object_new_array()) == NULL)
-			goto out;
-		n = json_object_array_length(v);
-		for (i = 0; i < n; i++) {
-			if ((result = copy_value(json_object_array_get_idx(v,
-			    i), pricebook, &item)) != WC2SF_OK)
-				goto out;
-			if (json_object_array_add(c, item) != 0) {
-				json_object_put(item);
-				result = WC2SF_NO_MEMORY;
-				goto out;
-			}
-		}
-		break;
-	default:
-		if (json_object_deep_copy(v, &c, NULL) != 0)
-			c = NULL;
-		break;
-	}
-	result = c != NULL ? WC2SF_OK : WC2SF_NO_MEMORY;
-out:
-	if (result != WC2SF_OK)
-		json_object_put(c);
-	else
-		*copy = c;
-	return result;
-}
-
-/*
- * The record as Salesforce wants it: a new object with, first,
- * "attributes":{"type":sobject} when typed is set, then every field of
- * rec except "attributes" and except skip (the key of an update).
- */
-static enum wc2sf_result
-copy_record(struct json_object *rec, const char *sobject, bool typed,
-    const char *skip, const char *pricebook, struct json_object **copy)
-{
-	struct json_object *c, *attrs, *item;
-	enum wc2sf_result result = WC2SF_NO_MEMORY;
-
-	*copy = NULL;
-	if ((c = json_object_new_object()) == NULL)
-		return WC2SF_NO_MEMORY;
-	if (typed) {
-		if ((attrs = json_object_new_object()) == NULL)
-			goto out;
-		if (!add_str(attrs, "type", sobject) ||
-		    json_object_object_add(c, "attributes", attrs) != 0) {
-			json_object_put(attrs);
-			goto out;
-		}
-	}
-	json_object_object_foreach(rec, key, val) {
-		if (strcmp(key, "attributes") == 0 ||
-		    (skip != NULL && strcmp(key, skip) == 0))
-			continue;
-		if ((result = copy_value(val, pricebook, &item)) != WC2SF_OK)
-			goto out;
-		if (json_object_object_add(c, key, item) != 0) {
-			json_object_put(item);
-			result = WC2SF_NO_MEMORY;
-			goto out;
-		}
-	}
-	result = WC2SF_OK;
-out:
-	if (result != WC2SF_OK)
-		json_object_put(c);
-	else
-		*copy = c;
-	return result;
-}
-
-/* The state of one packing run. */
 struct packer {
 	const struct map_plan *plan;
 	const char *version;
@@ -330,7 +203,11 @@ struct packer {
 	struct sf_pack *pack;
 	char *why;
 	size_t whylen;
+	bool oom;
 };
+
+/* The first size of a body; a two-line order's is about 3 kB. */
+#define SF_BODY_START	4096
 
 static struct sf_composite *
 current(struct packer *pk)
@@ -338,14 +215,291 @@ current(struct packer *pk)
 	return pk->pack->n > 0 ? &pk->pack->parts[pk->pack->n - 1] : NULL;
 }
 
+/*
+ * Room for n more bytes and a NUL at the end of the current body: where
+ * to write them, or NULL with pk->oom set.
+ */
+static char *
+reserve(struct packer *pk, size_t n)
+{
+	struct sf_composite *c = current(pk);
+	size_t cap;
+	char *p;
+
+	if (pk->oom)
+		return NULL;
+	if (c->cap - c->len <= n) {
+		cap = c->cap == 0 ? SF_BODY_START : c->cap;
+		while (cap - c->len <= n) {
+			if (cap > SIZE_MAX / 2)
+				goto oom;
+			cap *= 2;
+		}
+		if ((p = realloc(c->body, cap)) == NULL)
+			goto oom;
+		c->body = p;
+		c->cap = cap;
+	}
+	return c->body + c->len;
+oom:
+	pk->oom = true;
+	return NULL;
+}
+
+/* The current body now ends at end, inside what reserve() gave. */
+static void
+commit(struct packer *pk, char *end)
+{
+	struct sf_composite *c = current(pk);
+
+	c->len = (size_t)(end - c->body);
+	*end = '\0';
+}
+
+/* Append n bytes to the current body. */
+static void
+put(struct packer *pk, const char *s, size_t n)
+{
+	char *p;
+
+	if ((p = reserve(pk, n)) != NULL) {
+		memcpy(p, s, n);
+		commit(pk, p + n);
+	}
+}
+
+/* A string literal, its length known at compile time. */
+#define PUT_LIT(pk, lit)	put((pk), (lit), sizeof(lit) - 1)
+
+/*
+ * s (n bytes, NULs included) as a JSON string, escaped as json-c
+ * escapes it with SF_JSON_FLAGS: '"', '\\' and the short forms \b \f
+ * \n \r \t, other bytes below 0x20 as \u00xx, everything else (UTF-8,
+ * '/', DEL) as it is. Tests compare bodies with json-c's output.
+ * Room is made for the string as it is; at the first escape, for six
+ * bytes per byte left.
+ */
+static void
+put_str(struct packer *pk, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char ch;
+	bool grown = false;
+	size_t i;
+	char *p;
+
+	if ((p = reserve(pk, n + 2)) == NULL)
+		return;
+	*p++ = '"';
+	for (i = 0; i < n; i++) {
+		ch = (unsigned char)s[i];
+		if (ch >= 0x20 && ch != '"' && ch != '\\') {
+			*p++ = (char)ch;
+			continue;
+		}
+		if (!grown) {
+			commit(pk, p);
+			if (n - i > (SIZE_MAX - 2) / 6) {
+				pk->oom = true;
+				return;
+			}
+			if ((p = reserve(pk, 6 * (n - i) + 2)) == NULL)
+				return;
+			grown = true;
+		}
+		*p++ = '\\';
+		switch (ch) {
+		case '"':
+		case '\\':
+			*p++ = (char)ch;
+			break;
+		case '\b':
+			*p++ = 'b';
+			break;
+		case '\f':
+			*p++ = 'f';
+			break;
+		case '\n':
+			*p++ = 'n';
+			break;
+		case '\r':
+			*p++ = 'r';
+			break;
+		case '\t':
+			*p++ = 't';
+			break;
+		default:
+			*p++ = 'u';
+			*p++ = '0';
+			*p++ = '0';
+			*p++ = hex[ch >> 4];
+			*p++ = hex[ch & 0x0f];
+			break;
+		}
+	}
+	*p++ = '"';
+	commit(pk, p);
+}
+
+static void
+put_cstr(struct packer *pk, const char *s)
+{
+	put_str(pk, s, strlen(s));
+}
+
+/*
+ * A number as json-c prints it. A double made from text (by the
+ * mapping's json_object_new_double_s(), or parsed) keeps that text in
+ * its userdata, which is what json-c prints for it (json_object.h says
+ * so): the exact amount WooCommerce sent, "12.50" staying "12.50".
+ * Other doubles go through json-c itself.
+ */
+static void
+put_number(struct packer *pk, struct json_object *v)
+{
+	const char *s;
+	char buf[32];
+	size_t n;
+	int64_t i;
+	int len;
+
+	if (json_object_is_type(v, json_type_int)) {
+		i = json_object_get_int64(v);
+		if (i == INT64_MAX)
+			len = snprintf(buf, sizeof(buf), "%" PRIu64,
+			    json_object_get_uint64(v));
+		else
+			len = snprintf(buf, sizeof(buf), "%" PRId64, i);
+		put(pk, buf, (size_t)len);
+		return;
+	}
+	if ((s = json_object_get_userdata(v)) != NULL) {
+		put(pk, s, strlen(s));
+		return;
+	}
+	if ((s = json_object_to_json_string_length(v, SF_JSON_FLAGS,
+	    &n)) == NULL) {
+		pk->oom = true;
+		return;
+	}
+	put(pk, s, n);
+}
+
+/*
+ * v as JSON text, every string equal to MAP_STANDARD_PRICEBOOK written
+ * as the price book Id. A placeholder without a price book is a
+ * caller's bug: WC2SF_INTERNAL. Out of memory shows in pk->oom.
+ */
+static enum wc2sf_result
+put_value(struct packer *pk, struct json_object *v)
+{
+	enum wc2sf_result result;
+	bool first = true;
+	size_t i, n;
+
+	switch (json_object_get_type(v)) {
+	case json_type_null:
+		PUT_LIT(pk, "null");
+		break;
+	case json_type_boolean:
+		if (json_object_get_boolean(v))
+			PUT_LIT(pk, "true");
+		else
+			PUT_LIT(pk, "false");
+		break;
+	case json_type_int:
+	case json_type_double:
+		put_number(pk, v);
+		break;
+	case json_type_string:
+		if (!is_placeholder(v))
+			put_str(pk, json_object_get_string(v),
+			    (size_t)json_object_get_string_len(v));
+		else if (pk->pricebook != NULL)
+			put_cstr(pk, pk->pricebook);
+		else
+			return WC2SF_INTERNAL;
+		break;
+	case json_type_object:
+		PUT_LIT(pk, "{");
+		json_object_object_foreach(v, key, val) {
+			if (!first)
+				PUT_LIT(pk, ",");
+			first = false;
+			put_cstr(pk, key);
+			PUT_LIT(pk, ":");
+			if ((result = put_value(pk, val)) != WC2SF_OK)
+				return result;
+		}
+		PUT_LIT(pk, "}");
+		break;
+	case json_type_array:
+		PUT_LIT(pk, "[");
+		n = json_object_array_length(v);
+		for (i = 0; i < n; i++) {
+			if (i > 0)
+				PUT_LIT(pk, ",");
+			if ((result = put_value(pk,
+			    json_object_array_get_idx(v, i))) != WC2SF_OK)
+				return result;
+		}
+		PUT_LIT(pk, "]");
+		break;
+	}
+	return WC2SF_OK;
+}
+
+/*
+ * The record as Salesforce wants it: first "attributes":{"type":
+ * sobject} when typed is set, then every field of rec except
+ * "attributes" and except skip (the key of an update).
+ */
+static enum wc2sf_result
+put_record(struct packer *pk, struct json_object *rec, const char *sobject,
+    bool typed, const char *skip)
+{
+	enum wc2sf_result result;
+	bool first = true;
+
+	PUT_LIT(pk, "{");
+	if (typed) {
+		PUT_LIT(pk, "\"attributes\":{\"type\":");
+		put_cstr(pk, sobject);
+		PUT_LIT(pk, "}");
+		first = false;
+	}
+	json_object_object_foreach(rec, key, val) {
+		if (strcmp(key, "attributes") == 0 ||
+		    (skip != NULL && strcmp(key, skip) == 0))
+			continue;
+		if (!first)
+			PUT_LIT(pk, ",");
+		first = false;
+		put_cstr(pk, key);
+		PUT_LIT(pk, ":");
+		if ((result = put_value(pk, val)) != WC2SF_OK)
+			return result;
+	}
+	PUT_LIT(pk, "}");
+	return WC2SF_OK;
+}
+
+/* End the current composite's body: its subrequest list and itself. */
+static void
+close_part(struct packer *pk)
+{
+	if (current(pk) != NULL)
+		PUT_LIT(pk, "]}");
+}
+
 static enum wc2sf_result
 open_part(struct packer *pk, bool all_or_none)
 {
 	struct sf_pack *pack = pk->pack;
 	struct sf_composite *parts, *c;
-	struct json_object *body, *list;
 	size_t cap;
 
+	close_part(pk);
 	if (pack->n == pack->cap) {
 		cap = pack->cap == 0 ? 2 : pack->cap * 2;
 		parts = reallocarray(pack->parts, cap, sizeof(*parts));
@@ -354,21 +508,15 @@ open_part(struct packer *pk, bool all_or_none)
 		pack->parts = parts;
 		pack->cap = cap;
 	}
-	if ((body = json_object_new_object()) == NULL)
-		return WC2SF_NO_MEMORY;
-	if ((list = json_object_new_array()) == NULL ||
-	    !add_bool(body, "allOrNone", all_or_none) ||
-	    !add_bool(body, "collateSubrequests", false) ||
-	    json_object_object_add(body, "compositeRequest", list) != 0) {
-		json_object_put(list);
-		json_object_put(body);
-		return WC2SF_NO_MEMORY;
-	}
 	c = &pack->parts[pack->n++];
 	memset(c, 0, sizeof(*c));
 	c->all_or_none = all_or_none;
-	c->body = body;
-	return WC2SF_OK;
+	if (all_or_none)
+		PUT_LIT(pk, "{\"allOrNone\":true,");
+	else
+		PUT_LIT(pk, "{\"allOrNone\":false,");
+	PUT_LIT(pk, "\"collateSubrequests\":false,\"compositeRequest\":[");
+	return pk->oom ? WC2SF_NO_MEMORY : WC2SF_OK;
 }
 
 /*
@@ -389,42 +537,38 @@ make_room(struct packer *pk, bool all_or_none, size_t subs,
 }
 
 /*
- * Append one subrequest to the current composite; body (which may be
- * NULL) is taken over in every case. Its referenceId is "r" and its
- * index, so an update can name the lookup just before it.
+ * Start one subrequest of the current composite: its method, url and
+ * referenceId, which is "r" and its index, so an update can name the
+ * lookup just before it. The caller may write ,"body":... and then
+ * calls end_sub().
  */
-static enum wc2sf_result
-add_sub(struct packer *pk, const struct sf_sub *sub, const char *method,
-    const char *url, struct json_object *body)
+static void
+begin_sub(struct packer *pk, const struct sf_sub *sub, const char *method,
+    const char *url)
 {
 	struct sf_composite *c = current(pk);
-	struct json_object *req, *list;
-	char ref[16];
+	char ref[24];
+	int n;
 
-	snprintf(ref, sizeof(ref), "r%zu", c->nsubs);
-	if ((req = json_object_new_object()) == NULL) {
-		json_object_put(body);
-		return WC2SF_NO_MEMORY;
-	}
-	if (!add_str(req, "method", method) || !add_str(req, "url", url) ||
-	    !add_str(req, "referenceId", ref)) {
-		json_object_put(body);
-		json_object_put(req);
-		return WC2SF_NO_MEMORY;
-	}
-	if (body != NULL &&
-	    json_object_object_add(req, "body", body) != 0) {
-		json_object_put(body);
-		json_object_put(req);
-		return WC2SF_NO_MEMORY;
-	}
-	list = sf_wire_member(c->body, "compositeRequest");
-	if (json_object_array_add(list, req) != 0) {
-		json_object_put(req);
-		return WC2SF_NO_MEMORY;
-	}
+	n = snprintf(ref, sizeof(ref), "r%zu", c->nsubs);
+	if (c->nsubs > 0)
+		PUT_LIT(pk, ",");
+	PUT_LIT(pk, "{\"method\":");
+	put_cstr(pk, method);
+	PUT_LIT(pk, ",\"url\":");
+	put_cstr(pk, url);
+	PUT_LIT(pk, ",\"referenceId\":");
+	put_str(pk, ref, (size_t)n);
 	c->subs[c->nsubs++] = *sub;
-	return WC2SF_OK;
+}
+
+static enum wc2sf_result
+end_sub(struct packer *pk, enum wc2sf_result result)
+{
+	PUT_LIT(pk, "}");
+	if (result == WC2SF_OK && pk->oom)
+		result = WC2SF_NO_MEMORY;
+	return result;
 }
 
 /*
@@ -506,17 +650,15 @@ add_upsert_one(struct packer *pk, size_t si, struct json_object *rec)
 	const struct map_step *step = &pk->plan->steps[si];
 	struct sf_sub sub = { SF_SUB_UPSERT_ONE, step->sobject,
 	    step->ext_field, si, 1 };
-	struct json_object *body;
-	enum wc2sf_result result;
 	char url[SF_PATH_MAX];
 
-	if ((result = copy_record(rec, step->sobject, false, step->ext_field,
-	    pk->pricebook, &body)) != WC2SF_OK)
-		return result;
 	snprintf(url, sizeof(url), "/services/data/v%s/sobjects/%s/%s/%s",
 	    pk->version, step->sobject, step->ext_field,
 	    safe_key(rec, step->ext_field));
-	return add_sub(pk, &sub, "PATCH", url, body);
+	begin_sub(pk, &sub, "PATCH", url);
+	PUT_LIT(pk, ",\"body\":");
+	return end_sub(pk, put_record(pk, rec, step->sobject, false,
+	    step->ext_field));
 }
 
 /*
@@ -551,21 +693,41 @@ place_chunk(struct packer *pk, const struct map_step *step, size_t off,
 	return WC2SF_OK;
 }
 
+/* Records [off, off + n) of step si as one sObject Collections upsert. */
+static enum wc2sf_result
+add_collection(struct packer *pk, size_t si, size_t off, size_t n)
+{
+	const struct map_step *step = &pk->plan->steps[si];
+	struct sf_sub sub = { SF_SUB_UPSERT, step->sobject, step->ext_field,
+	    si, n };
+	enum wc2sf_result result = WC2SF_OK;
+	char url[SF_PATH_MAX];
+	size_t i;
+
+	snprintf(url, sizeof(url), "/services/data/v%s/composite/sobjects/"
+	    "%s/%s", pk->version, step->sobject, step->ext_field);
+	begin_sub(pk, &sub, "PATCH", url);
+	PUT_LIT(pk, ",\"body\":{\"allOrNone\":true,\"records\":[");
+	for (i = off; i < off + n && result == WC2SF_OK; i++) {
+		if (i > off)
+			PUT_LIT(pk, ",");
+		result = put_record(pk, json_object_array_get_idx(
+		    step->records, i), step->sobject, true, NULL);
+	}
+	PUT_LIT(pk, "]}");
+	current(pk)->ncollections++;
+	return end_sub(pk, result);
+}
+
 static enum wc2sf_result
 pack_upsert(struct packer *pk, size_t si)
 {
 	const struct map_step *step = &pk->plan->steps[si];
-	struct sf_sub sub = { SF_SUB_UPSERT, step->sobject, step->ext_field,
-	    si, 0 };
-	struct json_object *body, *list, *rec;
 	enum wc2sf_result result;
-	char url[SF_PATH_MAX];
 	size_t n, off, i, len;
 	bool singles;
 
 	n = json_object_array_length(step->records);
-	snprintf(url, sizeof(url), "/services/data/v%s/composite/sobjects/"
-	    "%s/%s", pk->version, step->sobject, step->ext_field);
 	for (off = 0; off < n; off += SF_WIRE_MAX_RECORDS) {
 		len = n - off < SF_WIRE_MAX_RECORDS ? n - off :
 		    SF_WIRE_MAX_RECORDS;
@@ -577,36 +739,9 @@ pack_upsert(struct packer *pk, size_t si)
 			    json_object_array_get_idx(step->records, i))) !=
 			    WC2SF_OK)
 				return result;
-		if (singles)
-			continue;
-		body = json_object_new_object();
-		list = json_object_new_array();
-		if (body == NULL || list == NULL ||
-		    !add_bool(body, "allOrNone", true) ||
-		    json_object_object_add(body, "records", list) != 0) {
-			json_object_put(list);
-			json_object_put(body);
-			return WC2SF_NO_MEMORY;
-		}
-		for (i = off; i < n && i < off + SF_WIRE_MAX_RECORDS; i++) {
-			result = copy_record(json_object_array_get_idx(
-			    step->records, i), step->sobject, true, NULL,
-			    pk->pricebook, &rec);
-			if (result == WC2SF_OK &&
-			    json_object_array_add(list, rec) != 0) {
-				json_object_put(rec);
-				result = WC2SF_NO_MEMORY;
-			}
-			if (result != WC2SF_OK) {
-				json_object_put(body);
-				return result;
-			}
-		}
-		sub.records = i - off;
-		if ((result = add_sub(pk, &sub, "PATCH", url, body)) !=
-		    WC2SF_OK)
+		if (!singles &&
+		    (result = add_collection(pk, si, off, len)) != WC2SF_OK)
 			return result;
-		current(pk)->ncollections++;
 	}
 	return WC2SF_OK;
 }
@@ -622,7 +757,6 @@ pack_update(struct packer *pk, size_t si, struct json_object *rec)
 	const struct map_step *step = &pk->plan->steps[si];
 	struct sf_sub sub = { SF_SUB_LOOKUP, step->sobject, step->ext_field,
 	    si, 1 };
-	struct json_object *body;
 	enum wc2sf_result result;
 	char key[3 * SF_KEY_MAX + 1], url[SF_PATH_MAX];
 
@@ -633,15 +767,16 @@ pack_update(struct packer *pk, size_t si, struct json_object *rec)
 		return result;
 	snprintf(url, sizeof(url), "/services/data/v%s/sobjects/%s/%s/%s",
 	    pk->version, step->sobject, step->ext_field, key);
-	if ((result = add_sub(pk, &sub, "GET", url, NULL)) != WC2SF_OK)
-		return result;
-	if ((result = copy_record(rec, step->sobject, false, step->ext_field,
-	    pk->pricebook, &body)) != WC2SF_OK)
+	begin_sub(pk, &sub, "GET", url);
+	if ((result = end_sub(pk, WC2SF_OK)) != WC2SF_OK)
 		return result;
 	snprintf(url, sizeof(url), "/services/data/v%s/sobjects/%s/@{r%zu.Id}",
 	    pk->version, step->sobject, current(pk)->nsubs - 1);
 	sub.kind = SF_SUB_UPDATE;
-	return add_sub(pk, &sub, "PATCH", url, body);
+	begin_sub(pk, &sub, "PATCH", url);
+	PUT_LIT(pk, ",\"body\":");
+	return end_sub(pk, put_record(pk, rec, step->sobject, false,
+	    step->ext_field));
 }
 
 static enum wc2sf_result
@@ -660,7 +795,8 @@ pack_delete(struct packer *pk, size_t si, struct json_object *rec)
 		return result;
 	snprintf(url, sizeof(url), "/services/data/v%s/sobjects/%s/%s/%s",
 	    pk->version, step->sobject, step->ext_field, key);
-	return add_sub(pk, &sub, "DELETE", url, NULL);
+	begin_sub(pk, &sub, "DELETE", url);
+	return end_sub(pk, WC2SF_OK);
 }
 
 static enum wc2sf_result
@@ -700,12 +836,14 @@ pack_step(struct packer *pk, size_t si)
 	return result;
 }
 
+
 enum wc2sf_result
 sf_wire_pack(const struct map_plan *plan, const char *version,
     const char *pricebook_id, struct sf_pack *pack, char *why,
     size_t whylen)
 {
-	struct packer pk = { plan, version, pricebook_id, pack, why, whylen };
+	struct packer pk = { plan, version, pricebook_id, pack, why, whylen,
+	    false };
 	enum wc2sf_result result = WC2SF_OK;
 	size_t i;
 
@@ -714,6 +852,11 @@ sf_wire_pack(const struct map_plan *plan, const char *version,
 	for (i = 0; i < plan->n && i < MAP_MAX_STEPS; i++)
 		if ((result = pack_step(&pk, i)) != WC2SF_OK)
 			break;
+	if (result == WC2SF_OK) {
+		close_part(&pk);
+		if (pk.oom)
+			result = WC2SF_NO_MEMORY;
+	}
 	if (result == WC2SF_INTERNAL && why[0] == '\0')
 		sf_wire_copy_str(why, whylen, "a price book placeholder "
 		    "without a price book Id, or an over-long key");
@@ -730,7 +873,7 @@ sf_pack_free(struct sf_pack *pack)
 	size_t i;
 
 	for (i = 0; i < pack->n; i++)
-		json_object_put(pack->parts[i].body);
+		free(pack->parts[i].body);
 	free(pack->parts);
 	memset(pack, 0, sizeof(*pack));
 }
@@ -738,5 +881,5 @@ sf_pack_free(struct sf_pack *pack)
 const char *
 sf_wire_body(const struct sf_composite *c)
 {
-	return json_object_to_json_string_ext(c->body, SF_JSON_FLAGS);
+	return c->body;
 }

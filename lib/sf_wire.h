@@ -91,13 +91,16 @@ struct sf_sub {
  * was for, so the response can be read in the same order. Upserts go
  * in composites with allOrNone true; updates and deletes, where a
  * missing record is no error, in composites with allOrNone false.
+ * The body is JSON text written straight from the plan's records.
  */
 struct sf_composite {
 	bool all_or_none;
 	size_t nsubs;
 	size_t ncollections;
 	struct sf_sub subs[SF_WIRE_MAX_SUBREQUESTS];
-	struct json_object *body;	/* owned */
+	char *body;			/* owned, NUL-terminated */
+	size_t len;			/* strlen(body) */
+	size_t cap;			/* bytes allocated */
 };
 
 struct sf_pack {
@@ -142,7 +145,11 @@ enum wc2sf_result sf_wire_pack(const struct map_plan *plan,
 
 void sf_pack_free(struct sf_pack *pack);
 
-/* The request body of c as compact JSON; owned by c->body. */
+/*
+ * The request body of c as compact JSON, byte for byte what json-c
+ * would print for it (JSON_C_TO_STRING_PLAIN, '/' left alone); owned
+ * by c.
+ */
 const char *sf_wire_body(const struct sf_composite *c);
 
 /*

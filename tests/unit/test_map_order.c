@@ -15,6 +15,7 @@
 #include <json-c/json.h>
 
 #include "map.h"
+#include "sf_wire.h"
 #include "text.h"
 
 #define REAL	"fixtures/woocommerce-10.0.2/"
@@ -808,6 +809,14 @@ test_order_wrong_types(void **state)
 		    "field line_items[1].id: expected an id, got 0" },
 		{ "line", "variation_id", "{}", "field line_items[1]."
 		    "variation_id: expected an id, got an object" },
+		{ "line", "id", "-4",
+		    "field line_items[1].id: expected an id, got a number" },
+		{ "line", "id", "9223372036854775807",
+		    "field line_items[1].id: expected an id, got a number" },
+		{ "line", "id", "18446744073709551615",
+		    "field line_items[1].id: expected an id, got a number" },
+		{ "line", "id", "4.0",
+		    "field line_items[1].id: expected an id, got a number" },
 		{ NULL, NULL, "\"a line\"",
 		    "field line_items[1]: expected an object, got a string" },
 	};
@@ -827,6 +836,24 @@ test_order_wrong_types(void **state)
 	}
 }
 
+/*
+ * The composite body carries the amount's text as it is: the mapping's
+ * value, not a double printed again ("12.50" stays "12.50").
+ */
+static void
+wire_has_total(const struct map_plan *plan, const char *text)
+{
+	struct sf_pack pack;
+	char want[128], why[128];
+
+	assert_int_equal(sf_wire_pack(plan, "62.0", "01sXX0000001AbcYAE",
+	    &pack, why, sizeof(why)), WC2SF_OK);
+	assert_true(pack.n > 0);
+	snprintf(want, sizeof(want), "\"WC_Total__c\":%s,", text);
+	assert_non_null(strstr(sf_wire_body(&pack.parts[0]), want));
+	sf_pack_free(&pack);
+}
+
 /* Amount texts kept exactly, odd but valid ones made valid JSON. */
 static void
 test_order_amounts(void **state)
@@ -840,6 +867,11 @@ test_order_amounts(void **state)
 		{ "18", "18" },
 		{ "13.495", "13.495" },
 		{ "1e2", "1e2" },
+		{ "12.50", "12.50" },
+		{ "-3", "-3" },
+		{ "-9223372036854775808", "-9223372036854775808" },
+		{ "18446744073709551615", "18446744073709551615" },
+		{ "\"\\t12.50\\n\"", "12.50" },
 	};
 	struct json_object *body;
 	struct map_plan plan;
@@ -852,15 +884,95 @@ test_order_amounts(void **state)
 		    why, sizeof(why)), WC2SF_OK);
 		assert_string_equal(compact(member(record(&plan, 4, 0),
 		    "WC_Total__c")), amounts[i][1]);
+		wire_has_total(&plan, amounts[i][1]);
 		map_plan_free(&plan);
 		json_object_put(body);
 	}
+	/* 63 bytes of blank are nothing; past that no amount is so long. */
+	body = broken(NULL, "total", "\"                                    "
+	    "                                    1\"");
+	assert_int_equal(map_build("order.updated", body, NULL, &plan, why,
+	    sizeof(why)), WC2SF_OK);
+	assert_null(text_of(record(&plan, 4, 0), "WC_Total__c"));
+	map_plan_free(&plan);
+	json_object_put(body);
+	body = broken(NULL, "total", "\"1234567890123456789012345678901234"
+	    "5678901234567890123456789012345.5\"");
+	assert_int_equal(map_build("order.updated", body, NULL, &plan, why,
+	    sizeof(why)), WC2SF_BAD_PAYLOAD);
+	assert_string_equal(why,
+	    "field total: expected an amount, got \"?\"");
+	map_plan_free(&plan);
+	json_object_put(body);
 	body = broken(NULL, "total", "\"\"");
 	assert_int_equal(map_build("order.updated", body, NULL, &plan, why,
 	    sizeof(why)), WC2SF_OK);
 	assert_null(text_of(record(&plan, 4, 0), "WC_Total__c"));
 	map_plan_free(&plan);
 	json_object_put(body);
+}
+
+/*
+ * Text fields, whether already clean (taken as they are) or not
+ * (repaired, decoded, trimmed, cut): BillingCity holds 40 units.
+ */
+static void
+test_order_text_fields(void **state)
+{
+	static const struct {
+		const char *value;
+		const char *want;	/* NULL: left out */
+	} cases[] = {
+		{ "\"Paris\"", "Paris" },
+		{ "\" Paris\\t\"", "Paris" },
+		{ "\"A &amp; B\"", "A & B" },
+		{ "\"a\\u0000b\"", "a" },
+		{ "\"X\xffY\"", "X\xef\xbf\xbdY" },
+		{ "\"\"", NULL },
+		{ "\"   \"", NULL },
+		{ "12", "12" },
+	};
+	struct json_object *body;
+	struct map_plan plan;
+	const char *got;
+	char why[256], value[1024], want[1024];
+	size_t i, n;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		body = broken("billing", "city", cases[i].value);
+		assert_int_equal(map_build("order.updated", body, NULL, &plan,
+		    why, sizeof(why)), WC2SF_OK);
+		got = text_of(record(&plan, 4, 0), "BillingCity");
+		if (cases[i].want == NULL)
+			assert_null(got);
+		else
+			assert_string_equal(got, cases[i].want);
+		map_plan_free(&plan);
+		json_object_put(body);
+	}
+	/* Units of 1, 2, 3 and 4 bytes, just fitting and one too many. */
+	static const char *const units[] = { "a", "\xc3\xa9", "\xe2\x82\xac",
+	    "\xf0\x9f\x98\x80" };
+	for (i = 0; i < 4; i++) {
+		size_t per = i == 3 ? 2 : 1, each = strlen(units[i]), k;
+
+		for (n = 40 / per; n <= 40 / per + 1; n++) {
+			value[0] = '"';
+			for (k = 0; k < n; k++)
+				memcpy(value + 1 + k * each, units[i], each);
+			memcpy(value + 1 + n * each, "\"", 2);
+			for (k = 0; k < 40 / per; k++)
+				memcpy(want + k * each, units[i], each);
+			want[40 / per * each] = '\0';
+			body = broken("billing", "city", value);
+			assert_int_equal(map_build("order.updated", body, NULL,
+			    &plan, why, sizeof(why)), WC2SF_OK);
+			assert_string_equal(text_of(record(&plan, 4, 0),
+			    "BillingCity"), want);
+			map_plan_free(&plan);
+			json_object_put(body);
+		}
+	}
 }
 
 int
@@ -882,6 +994,7 @@ main(void)
 		cmocka_unit_test(test_order_since_removes_line),
 		cmocka_unit_test(test_order_wrong_types),
 		cmocka_unit_test(test_order_amounts),
+		cmocka_unit_test(test_order_text_fields),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -42,6 +42,8 @@ plan_add(struct map_plan *plan, enum map_op op, const char *sobject,
 	s->records = parse(records);
 }
 
+static void tree_drop(void);
+
 static void
 plan_clear(struct map_plan *plan)
 {
@@ -50,6 +52,7 @@ plan_clear(struct map_plan *plan)
 	for (i = 0; i < plan->n; i++)
 		json_object_put(plan->steps[i].records);
 	memset(plan, 0, sizeof(*plan));
+	tree_drop();
 }
 
 /* n records {"<key>":"<prefix><i>","Quantity":1} as JSON text. */
@@ -69,12 +72,45 @@ many_records(const char *key, const char *prefix, size_t n)
 	return buf;
 }
 
+/*
+ * The body of c parsed back, kept until the next call asks for another
+ * body (or tree_drop()), so what the helpers below return stays valid
+ * for one assertion.
+ */
+static struct json_object *tree_cache;
+static char *tree_text;
+
+static void
+tree_drop(void)
+{
+	json_object_put(tree_cache);
+	free(tree_text);
+	tree_cache = NULL;
+	tree_text = NULL;
+}
+
+static struct json_object *
+tree(const struct sf_composite *c)
+{
+	const char *body = sf_wire_body(c);
+
+	assert_non_null(body);
+	assert_int_equal(strlen(body), c->len);
+	if (tree_text == NULL || strcmp(tree_text, body) != 0) {
+		tree_drop();
+		tree_cache = parse(body);
+		tree_text = strdup(body);
+		assert_non_null(tree_text);
+	}
+	return tree_cache;
+}
+
 static struct json_object *
 sub_request(const struct sf_composite *c, size_t i)
 {
 	struct json_object *list, *req;
 
-	assert_true(json_object_object_get_ex(c->body, "compositeRequest",
+	assert_true(json_object_object_get_ex(tree(c), "compositeRequest",
 	    &list));
 	req = json_object_array_get_idx(list, i);
 	assert_non_null(req);
@@ -472,6 +508,95 @@ test_pack_pricebook(void **state)
 	assert_null(strstr(body, "\"$standard_pricebook\""));
 	/* The plan itself is left as it was. */
 	assert_true(sf_wire_needs_pricebook(&plan));
+	sf_pack_free(&pack);
+	plan_clear(&plan);
+}
+
+/*
+ * Bodies are written as text straight from the plan; they must be what
+ * json-c prints for the same tree, value type by value type: escapes
+ * (control bytes, quotes, backslashes, '/', DEL, UTF-8, a NUL), integers
+ * at both ends of 64 bits, doubles with and without their text, null,
+ * booleans, nested objects and arrays. "attributes" in a record is
+ * replaced by the step's type.
+ */
+static void
+test_pack_as_json_c(void **state)
+{
+	struct map_plan plan = { 0 };
+	struct json_object *rec, *want, *attrs, *recs, *body, *req, *list;
+	struct sf_pack pack;
+	char why[128], ctl[40], big[9000];
+	size_t i;
+
+	plan_add(&plan, MAP_UPSERT, "Thing__c", "Key__c",
+	    "[{\"attributes\":{\"type\":\"Other\"},\"Key__c\":\"a@b.test\","
+	    "\"S\":\"q\\\" b\\\\ s/ d\\u007f e\\u00e9 l\\u2028 z\\u0000.\","
+	    "\"I\":[-5,0,9223372036854775807,18446744073709551615,"
+	    "-9223372036854775808],\"D\":[12.50,1e2,-0.0,1E-7],"
+	    "\"N\":null,\"T\":true,\"F\":false,"
+	    "\"O\":{\"k/\\\"\\n\":[[],{}],\"e\":\"\"}},"
+	    "{\"Key__c\":\"c@d.test\"}]");
+	rec = json_object_array_get_idx(plan.steps[0].records, 0);
+	for (i = 1; i < 32; i++)
+		ctl[i - 1] = (char)i;
+	ctl[31] = '\0';
+	json_object_object_add(rec, "C", json_object_new_string(ctl));
+	/* Escapes late in a long string, past the room made at first. */
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	big[5000] = '\n';
+	big[sizeof(big) - 2] = '"';
+	json_object_object_add(rec, "L", json_object_new_string(big));
+	json_object_object_add(rec, "X", json_object_new_double(0.1));
+	json_object_object_add(rec, "Y", json_object_new_double(3));
+	json_object_object_add(rec, "Z", json_object_new_double_s(12.5,
+	    "12.50"));
+	assert_int_equal(sf_wire_pack(&plan, "62.0", NULL, &pack, why,
+	    sizeof(why)), WC2SF_OK);
+	assert_int_equal(pack.n, 1);
+
+	/* The same composite built as a json-c tree. */
+	recs = json_object_new_array();
+	for (i = 0; i < 2; i++) {
+		rec = json_object_array_get_idx(plan.steps[0].records, i);
+		body = json_object_new_object();
+		attrs = json_object_new_object();
+		json_object_object_add(attrs, "type",
+		    json_object_new_string("Thing__c"));
+		json_object_object_add(body, "attributes", attrs);
+		json_object_object_foreach(rec, key, val) {
+			if (strcmp(key, "attributes") != 0)
+				json_object_object_add(body, key,
+				    json_object_get(val));
+		}
+		json_object_array_add(recs, body);
+	}
+	body = json_object_new_object();
+	json_object_object_add(body, "allOrNone",
+	    json_object_new_boolean(true));
+	json_object_object_add(body, "records", recs);
+	req = json_object_new_object();
+	json_object_object_add(req, "method", json_object_new_string("PATCH"));
+	json_object_object_add(req, "url", json_object_new_string(
+	    V "/composite/sobjects/Thing__c/Key__c"));
+	json_object_object_add(req, "referenceId",
+	    json_object_new_string("r0"));
+	json_object_object_add(req, "body", body);
+	list = json_object_new_array();
+	json_object_array_add(list, req);
+	want = json_object_new_object();
+	json_object_object_add(want, "allOrNone",
+	    json_object_new_boolean(true));
+	json_object_object_add(want, "collateSubrequests",
+	    json_object_new_boolean(false));
+	json_object_object_add(want, "compositeRequest", list);
+	assert_string_equal(sf_wire_body(&pack.parts[0]),
+	    json_object_to_json_string_ext(want, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE));
+	assert_non_null(strstr(sf_wire_body(&pack.parts[0]),
+	    "\"Z\":12.50}"));
+	json_object_put(want);
 	sf_pack_free(&pack);
 	plan_clear(&plan);
 }
@@ -1074,6 +1199,7 @@ main(void)
 		cmocka_unit_test(test_pack_delete),
 		cmocka_unit_test(test_pack_bad_keys),
 		cmocka_unit_test(test_pack_pricebook),
+		cmocka_unit_test(test_pack_as_json_c),
 		cmocka_unit_test(test_read_success),
 		cmocka_unit_test(test_read_single_upserts),
 		cmocka_unit_test(test_read_collection_error),
