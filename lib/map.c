@@ -30,19 +30,31 @@ static const struct topic_builder {
 	const char *resource;
 	enum wc2sf_result (*build)(struct map_ctx *, struct map_plan *,
 	    const char *, struct json_object *);
+	bool uses_prev;		/* compares with the last synced body */
 } builders[] = {
-	{ "customer.created", "customer", map_customer_build },
-	{ "customer.updated", "customer", map_customer_build },
-	{ "customer.deleted", "customer", map_customer_deleted },
-	{ "product.created", "product", map_product_build },
-	{ "product.updated", "product", map_product_build },
-	{ "product.restored", "product", map_product_build },
-	{ "product.deleted", "product", map_product_deleted },
-	{ "order.created", "order", map_order_build },
-	{ "order.updated", "order", map_order_build },
-	{ "order.restored", "order", map_order_build },
-	{ "order.deleted", "order", map_order_deleted },
+	{ "customer.created", "customer", map_customer_build, false },
+	{ "customer.updated", "customer", map_customer_build, false },
+	{ "customer.deleted", "customer", map_customer_deleted, false },
+	{ "product.created", "product", map_product_build, false },
+	{ "product.updated", "product", map_product_build, false },
+	{ "product.restored", "product", map_product_build, false },
+	{ "product.deleted", "product", map_product_deleted, false },
+	{ "order.created", "order", map_order_build, true },
+	{ "order.updated", "order", map_order_build, true },
+	{ "order.restored", "order", map_order_build, true },
+	{ "order.deleted", "order", map_order_deleted, false },
 };
+
+bool
+map_uses_prev(const char *topic)
+{
+	size_t i;
+
+	for (i = 0; topic != NULL && i < MAP_NELEM(builders); i++)
+		if (strcmp(topic, builders[i].topic) == 0)
+			return builders[i].uses_prev;
+	return false;
+}
 
 /* Keys that wrap the resource in bodies of the legacy REST API. */
 static const char *const legacy_wrappers[] = {

@@ -169,6 +169,12 @@ enum wc2sf_result map_build_since(const char *topic,
     const struct map_options *opt, struct map_plan *plan, char *why,
     size_t whylen);
 
+/*
+ * Whether map_build_since() reads prev for topic: when it does not, the
+ * caller need not fetch and parse the last synced body.
+ */
+bool map_uses_prev(const char *topic);
+
 void map_plan_free(struct map_plan *plan);
 
 /*

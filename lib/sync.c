@@ -464,7 +464,7 @@ send_event(struct sync *s, const struct journal_event *ev,
 	opt.product_known = product_known;
 	opt.customer_known = customer_known;
 	opt.ctx = s;
-	if (ev->resource_id[0] != '\0' &&
+	if (ev->resource_id[0] != '\0' && map_uses_prev(ev->topic) &&
 	    journal_last_synced_body(s->journal, ev->resource,
 	    ev->resource_id, &prev_body, &prev_len, &found) == 0 && found)
 		prev = parse_body(prev_body, prev_len);

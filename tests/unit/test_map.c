@@ -96,6 +96,21 @@ field_text(const struct map_plan *plan, size_t i, const char *name)
 	return v != NULL ? json_object_get_string(v) : NULL;
 }
 
+/* Only an order's lines are compared with the last synced body. */
+static void
+test_uses_prev(void **state)
+{
+	(void)state;
+	assert_true(map_uses_prev("order.created"));
+	assert_true(map_uses_prev("order.updated"));
+	assert_true(map_uses_prev("order.restored"));
+	assert_false(map_uses_prev("order.deleted"));
+	assert_false(map_uses_prev("customer.updated"));
+	assert_false(map_uses_prev("product.updated"));
+	assert_false(map_uses_prev("coupon.updated"));
+	assert_false(map_uses_prev(NULL));
+}
+
 static void
 test_customer_created(void **state)
 {
@@ -741,6 +756,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_uses_prev),
 		cmocka_unit_test(test_customer_created),
 		cmocka_unit_test(test_customer_company_and_unicode),
 		cmocka_unit_test(test_customer_picklists),
