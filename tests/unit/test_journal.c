@@ -807,7 +807,7 @@ test_resource_known_ignores_deletes(void **state)
 	journal_close(f->j);
 	f->j = NULL;
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "DROP INDEX events_pending; "
+	assert_int_equal(sqlite3_exec(db, "DROP INDEX events_pending; DROP INDEX events_queue; "
 	    "CREATE INDEX events_resource ON events (resource, resource_id, "
 	    "state); CREATE INDEX events_due ON events (next_attempt_ms) "
 	    "WHERE state = 0; ALTER TABLE resources DROP COLUMN "
