@@ -797,6 +797,65 @@ def proc_status(pid):
     return fields
 
 
+def smaps(pid):
+    """
+    /proc/PID/smaps summed by what is mapped: {name: {"Rss": KiB,
+    "Anonymous": KiB}}. A library's name is its file's base name, all its
+    segments together (the pages relocation or writing made private are
+    its Anonymous); "[heap]" and "[stack]" are the kernel's names, "anon"
+    the other anonymous mappings (malloc's mmap'd chunks, thread stacks).
+    Empty when the process is gone.
+    """
+    out, cur = {}, None
+    try:
+        with open(f"/proc/{pid}/smaps") as f:
+            for line in f:
+                head = line.split(None, 5)
+                if re.match(r"^[0-9a-f]+-[0-9a-f]+$", head[0]):
+                    path = head[5].strip() if len(head) > 5 else ""
+                    name = os.path.basename(path) if path.startswith("/") \
+                        else path or "anon"
+                    cur = out.setdefault(name, {"Rss": 0, "Anonymous": 0})
+                elif cur is not None and head[0].rstrip(":") in cur:
+                    cur[head[0].rstrip(":")] += int(head[1])
+    except OSError:
+        return {}
+    return out
+
+
+def curl_only_libraries(program):
+    """
+    Base names of the shared libraries that program loads only because
+    libcurl needs them (nghttp2, ssh2, rtmp and GnuTLS, Kerberos, LDAP,
+    ...): every library ldd lists, less libcurl and the libraries that
+    program's other dependencies need. Empty when ldd or readelf fails.
+    """
+    try:
+        text = run(["ldd", program], timeout=30).stdout.decode()
+    except (OSError, subprocess.SubprocessError):
+        return set()
+    paths = dict(re.findall(r"^\s*(\S+) => (/\S+)", text, re.M))
+
+    def needed(path):
+        try:
+            out = run(["readelf", "-dW", path], timeout=30).stdout.decode()
+        except (OSError, subprocess.SubprocessError):
+            return []
+        return re.findall(r"\(NEEDED\)\s+Shared library: \[(.+?)\]", out)
+
+    keep, todo = set(), [n for n in needed(program)
+                         if not n.startswith("libcurl.")]
+    while todo:
+        name = todo.pop()
+        if name in keep or name not in paths:
+            continue
+        keep.add(name)
+        todo += needed(paths[name])
+    return {os.path.basename(os.path.realpath(path))
+            for name, path in paths.items()
+            if name not in keep and not name.startswith("libcurl.")}
+
+
 # -- the bench -------------------------------------------------------------
 
 class Bench:
@@ -908,12 +967,14 @@ class Bench:
                    os.path.join(self.data_dir, f"wrk-{name}.out")).wait(
                        groups)
 
-    def warm_products(self):
+    def warm_products(self, after_first=None):
         """Sync every product the orders sell, so orders find them."""
-        for topic, body in self.payloads.warm_products():
+        for i, (topic, body) in enumerate(self.payloads.warm_products()):
             status, reply = self.front.post(topic, body)
             if status != 200 or reply.get("result") != "synced":
                 raise BenchError(f"warm-up product: {status} {reply}")
+            if i == 0 and after_first is not None:
+                after_first()
 
     def pool_size(self, seconds):
         # Enough distinct bodies per thread for any rate this machine
@@ -973,10 +1034,27 @@ class Bench:
 
     def memory(self):
         o = self.opts
-        env, log, _ = self.config("memory")
+        env, log, mem_dir = self.config("memory")
         self.start_workers(self.fcgi, 1, env)
         pid = self.workers.pids[0]
-        self.warm_products()
+        # What each phase maps: the worker started and waiting for its
+        # first request (libraries loaded, libcurl and OpenSSL set up,
+        # journal open), after its first delivery (first TLS handshake,
+        # token, price book, journal writes), after the warm-up, then at
+        # each checkpoint.
+        phases = []
+
+        def phase(label):
+            phases.append({"label": label, "status": proc_status(pid),
+                           "maps": smaps(pid)})
+
+        wait_until(lambda: os.path.exists(os.path.join(mem_dir,
+                                                       "wc2sf.db")),
+                   10, "the worker's journal")
+        time.sleep(0.5)
+        phase("started")
+        self.warm_products(lambda: phase("1 delivery"))
+        phase("warm-up")
         log.mark()
         checkpoints = [c for c in (1000, 10000, 25000, 50000, 75000,
                                    100000) if c <= o.memory_deliveries]
@@ -1000,6 +1078,7 @@ class Bench:
                                   "hwm_kib": st.get("VmHWM"),
                                   "rss_kib": st.get("VmRSS"),
                                   "anon_kib": st.get("RssAnon")})
+                    phase(f"{seen:,}")
                     say(f"memory: {seen} deliveries, VmHWM "
                         f"{st.get('VmHWM')} kB")
                     checkpoints.pop(0)
@@ -1015,8 +1094,13 @@ class Bench:
                       time.monotonic() - started, "hwm_kib": st.get("VmHWM"),
                       "rss_kib": st.get("VmRSS"),
                       "anon_kib": st.get("RssAnon"), "final": True})
-        db = os.path.join(self.data_dir, "memory", "wc2sf.db")
+        db = os.path.join(mem_dir, "wc2sf.db")
+        with open(os.path.join(mem_dir, "smaps.json"), "w") as f:
+            json.dump(phases, f, indent=1)
         self.results["memory"] = {"marks": marks, "results": results,
+                                  "phases": phases,
+                                  "curl_only": sorted(
+                                      curl_only_libraries(self.fcgi)),
                                   "db_bytes": sum(
                                       os.path.getsize(p) for p in
                                       glob.glob(db + "*"))}
@@ -1272,10 +1356,17 @@ def report(bench, opts, wall):
             big = kind == "order300"
             target = TARGET_OWN_P99_BIG_MS if big else TARGET_OWN_P99_MS
             p99 = pct(v, 99)
+            # The target is wc2sf's own time, what one delivery costs
+            # when it does not queue: the 1-connection run. Under load
+            # the same figure adds the wait for a core (8 connections,
+            # 2 cores shared with nginx, the stand-in and wrk) and for
+            # the journal's write lock: shown, not judged.
+            light = run_name == "light"
             row(f"own time {kind} ({label}, n={len(v)})",
                 f"p50 {fmt_ms(pct(v, 50))} ms, p99 {fmt_ms(p99)} ms, "
                 f"mean {sum(v) / len(v):.2f} ms",
-                f"p99 < {target} ms", yes(p99 < target))
+                f"p99 < {target} ms" if light else
+                "(includes queueing)", yes(p99 < target) if light else "")
     cg = r.get("callgrind")
     if cg:
         for kind in KIND_ORDER:
@@ -1349,6 +1440,7 @@ def report(bench, opts, wall):
     table = "\n".join(lines)
 
     return (table, describe(bench, opts, wall),
+            memory_section(r.get("memory")) +
             profile_section(r.get("profile")))
 
 
@@ -1395,6 +1487,62 @@ def describe(bench, opts, wall):
             "machine.**"]
     head.append("")
     return "\n".join(head)
+
+
+def memory_section(mem):
+    """The memory run's worker, mapping by mapping, as markdown."""
+    if not mem or not mem.get("phases"):
+        return ""
+    phases = mem["phases"]
+    shown = phases[:3] + ([phases[3]] if len(phases) > 4 else []) + \
+        ([phases[-1]] if len(phases) > 3 else [])
+    last = shown[-1]["maps"]
+    curl_only = set(mem.get("curl_only", []))
+
+    def short(name):
+        return re.sub(r"\.so[.\d]*$", "", name)
+
+    def rss(p, names):
+        return sum(p["maps"].get(n, {}).get("Rss", 0) for n in names)
+
+    names = set().union(*(p["maps"] for p in shown))
+    own = sorted((n for n in names if n not in curl_only and
+                  max(rss(p, [n]) for p in shown) >= 192),
+                 key=lambda n: -rss(shown[-1], [n]))
+    rest = names - curl_only - set(own)
+    rows = [(short(n), [n]) for n in own]
+    if curl_only:
+        rows.append((f"{len(curl_only)} libraries only libcurl needs",
+                     sorted(curl_only)))
+    rows.append((f"{len(rest)} other mappings", sorted(rest)))
+
+    def mib(kib):
+        return f"{kib / 1024:.2f}"
+
+    out = ["## The memory run's worker, mapping by mapping", "",
+           "Rss in MiB from /proc/PID/smaps: waiting for its first "
+           "request, after its first delivery (first TLS handshake, "
+           "token, journal writes), after the warm-up, and at the "
+           "checkpoints. A library's row is all its segments; the pages "
+           "relocation or writing made private are in the last column "
+           "and in RssAnon. bench/README.md, \"Memory\", reads it.", "",
+           "| mapping | " + " | ".join(p["label"] for p in shown) +
+           f" | anonymous ({shown[-1]['label']}) |",
+           "|---|" + "---|" * (len(shown) + 1)]
+    for label, group in rows:
+        out.append(f"| {label} | " + " | ".join(
+            mib(rss(p, group)) for p in shown) + " | " + mib(sum(
+                last.get(n, {}).get("Anonymous", 0) for n in group)) + " |")
+    for field in ("VmRSS", "VmHWM", "RssAnon"):
+        out.append(f"| {field} | " + " | ".join(
+            mib(p["status"].get(field, 0)) for p in shown) + " | |")
+    if curl_only:
+        out += ["", f"Only for libcurl ({shown[-1]['label']}, MiB): " +
+                ", ".join(f"{short(n)} {mib(rss(shown[-1], [n]))}"
+                          for n in sorted(curl_only, key=lambda n: (
+                              -rss(shown[-1], [n]), n))) + "."]
+    out.append("")
+    return "\n".join(out) + "\n"
 
 
 def profile_section(prof):

@@ -824,7 +824,16 @@ open_journal(const char *path, bool create, char *err, size_t errlen)
 		    (long)geteuid());
 		goto fail;
 	}
-	if (use_wal(j) == -1 || pragma(j, "PRAGMA synchronous = FULL") == -1 ||
+	/*
+	 * SQLite's default page cache, 2,000 KiB per connection, filled up
+	 * within the first 1,000 deliveries and was 40 % of a worker's own
+	 * memory. It buys little: another worker's commit empties it, and a
+	 * page it lacks is one pread of a page the kernel holds. At 256 KiB a
+	 * delivery makes about one more pread and the same instructions
+	 * (bench/README.md, "Memory").
+	 */
+	if (pragma(j, "PRAGMA cache_size = -256") == -1 || use_wal(j) == -1 ||
+	    pragma(j, "PRAGMA synchronous = FULL") == -1 ||
 	    pragma(j, "PRAGMA foreign_keys = ON") == -1 || migrate(j) == -1)
 		goto fail;
 	j->durable = true;
