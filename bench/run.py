@@ -1201,8 +1201,10 @@ def func_of(where):
 # table, and so are static functions the compiler inlined).
 STEPS = [("signature check", ["signature_verify"]),
          ("JSON parse of the body", ["parse_body_why", "parse_body"]),
-         ("journal: record", ["journal_record"]),
-         ("journal: claim", ["journal_claim_first", "journal_claim"]),
+         ("journal: record and claim", ["journal_record_claim",
+                                        "journal_record"]),
+         ("journal: claim (older versions first)",
+          ["journal_claim_first", "journal_claim"]),
          ("journal: finish", ["journal_finish"]),
          ("journal: last synced body", ["journal_last_synced_body"]),
          ("journal: product known", ["journal_resource_known",
