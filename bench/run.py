@@ -1291,7 +1291,7 @@ def machine():
         "libcurl": pkg("libcurl"), "openssl": pkg("openssl"),
         "sqlite": pkg("sqlite3"), "json-c": pkg("json-c"),
         "libfcgi": first(["dpkg-query", "-W", "-f=${Version}",
-                          "libfcgi-bin"]) if shutil.which("dpkg-query")
+                          "libfcgi0ldbl"]) if shutil.which("dpkg-query")
         else "-",
     }
     info["commit"] = first(["git", "-C", REPO, "describe", "--always",
