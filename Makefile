@@ -5,6 +5,11 @@ CC       ?= cc
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 BUILD    ?= build
+# make LEAN=1: the same program linked with a lean, static libcurl, in
+# $(BUILD)/lean (mk/lean.mk).
+ifneq ($(LEAN),)
+override BUILD := $(BUILD)/lean
+endif
 PKGS      = fcgi libcurl json-c openssl sqlite3 inih
 
 WARN      = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -56,7 +61,9 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libwc2sf.a
 check: deps
 	$(MAKE) all $(UNIT_BIN)
 	$(MAKE) asan fuzz-build
+	$(MAKE) lean
 	python3 tests/run_all.py --build $(BUILD) --asan-build $(ASAN_BUILD) \
+	    --lean-build $(BUILD)/lean --lean-match '$(LEAN_TESTS)' \
 	    --valgrind '$(VALGRIND)' --valgrind-match '$(VALGRIND_TESTS)' \
 	    --fuzz-build $(FUZZ_BUILD) --fuzz-seconds $(FUZZ_SECONDS) \
 	    --fuzz-jobs $(FUZZ_JOBS) $(UNIT_BIN)

@@ -13,6 +13,8 @@ Runs on loopback only, everything started here and stopped here:
               durable journal, real signatures, real fixture bodies
   light load  the same with one connection, 300-line orders added
   memory      one worker for 100,000 deliveries (or about 5 minutes)
+  lean memory the same with the lean build (make lean: a static libcurl
+              for HTTP and HTTPS only), when --lean-build names it
   callgrind   bench/drive (sync_handle in-process) under valgrind, N and
               2N deliveries per payload kind
 
@@ -75,7 +77,7 @@ KIND_ORDER = ["customer", "product", "order", "order30", "order300"]
 
 # Id ranges, one per run, so no body of one run repeats another's.
 BASE = {"ceiling": 0, "warm": 100000000, "load": 200000000,
-        "light": 300000000, "memory": 400000000}
+        "light": 300000000, "memory": 400000000, "memory-lean": 500000000}
 
 # The targets wc2sf aims for; the table says which it meets.
 TARGET_RATE = 1000
@@ -865,7 +867,12 @@ class Bench:
         self.fcgi = os.path.join(self.build, "wc2sf.fcgi")
         self.null = os.path.join(self.build, "bench", "null_fcgi")
         self.drive = os.path.join(self.build, "bench", "drive")
-        for path in (self.fcgi, self.null, self.drive):
+        self.lean_fcgi = os.path.join(os.path.abspath(opts.lean_build),
+                                      "wc2sf.fcgi") if opts.lean_build \
+            else None
+        for path in (self.fcgi, self.null, self.drive, self.lean_fcgi):
+            if path is None:
+                continue
             if not os.access(path, os.X_OK):
                 raise BenchError(f"{path} is not built (make bench builds "
                                  "it)")
@@ -1032,10 +1039,11 @@ class Bench:
         except BenchError:
             return log.deliveries(mark)
 
-    def memory(self):
+    def memory(self, name="memory", fcgi=None):
         o = self.opts
-        env, log, mem_dir = self.config("memory")
-        self.start_workers(self.fcgi, 1, env)
+        fcgi = fcgi or self.fcgi
+        env, log, mem_dir = self.config(name)
+        self.start_workers(fcgi, 1, env)
         pid = self.workers.pids[0]
         # What each phase maps: the worker started and waiting for its
         # first request (libraries loaded, libcurl and OpenSSL set up,
@@ -1058,11 +1066,11 @@ class Bench:
         log.mark()
         checkpoints = [c for c in (1000, 10000, 25000, 50000, 75000,
                                    100000) if c <= o.memory_deliveries]
-        say(f"memory: one worker, up to {o.memory_deliveries} deliveries "
+        say(f"{name}: one worker, up to {o.memory_deliveries} deliveries "
             f"or {o.memory_seconds}s")
         load = Wrk(self.front.url, self.load_manifest, "live",
-                   BASE["memory"], 0, 1, 2, o.memory_seconds + 60,
-                   os.path.join(self.data_dir, "wrk-memory.out"))
+                   BASE[name], 0, 1, 2, o.memory_seconds + 60,
+                   os.path.join(self.data_dir, f"wrk-{name}.out"))
         started = time.monotonic()
         seen, marks, results = 0, [], {}
         try:
@@ -1079,7 +1087,7 @@ class Bench:
                                   "rss_kib": st.get("VmRSS"),
                                   "anon_kib": st.get("RssAnon")})
                     phase(f"{seen:,}")
-                    say(f"memory: {seen} deliveries, VmHWM "
+                    say(f"{name}: {seen} deliveries, VmHWM "
                         f"{st.get('VmHWM')} kB")
                     checkpoints.pop(0)
                 if elapsed > o.memory_seconds or not load.child.alive():
@@ -1097,15 +1105,19 @@ class Bench:
         db = os.path.join(mem_dir, "wc2sf.db")
         with open(os.path.join(mem_dir, "smaps.json"), "w") as f:
             json.dump(phases, f, indent=1)
-        self.results["memory"] = {"marks": marks, "results": results,
-                                  "phases": phases,
-                                  "curl_only": sorted(
-                                      curl_only_libraries(self.fcgi)),
-                                  "db_bytes": sum(
-                                      os.path.getsize(p) for p in
-                                      glob.glob(db + "*"))}
+        self.results[name] = {"marks": marks, "results": results,
+                              "phases": phases,
+                              "curl_only": sorted(
+                                  curl_only_libraries(fcgi)),
+                              "db_bytes": sum(
+                                  os.path.getsize(p) for p in
+                                  glob.glob(db + "*"))}
         self.workers.stop()
         self.workers = None
+
+    def memory_lean(self):
+        if self.lean_fcgi:
+            self.memory("memory-lean", self.lean_fcgi)
 
     def callgrind(self):
         """Instructions per delivery by kind: runs of N and 2N."""
@@ -1299,6 +1311,36 @@ def machine():
     return info
 
 
+def memory_rows(row, yes, mem, what, lean=None):
+    """The rows of one memory run: peak RSS at each checkpoint, rate."""
+    if not mem:
+        return
+    marks = [m for m in mem["marks"] if m.get("hwm_kib")]
+    text = "; ".join(f"{m['deliveries']:,}: {m['hwm_kib'] / 1024:.1f}"
+                     f" (anon {m.get('anon_kib', 0) / 1024:.1f})"
+                     for m in marks if not m.get("final"))
+    final = marks[-1] if marks else None
+    ten = next((m for m in marks if m["deliveries"] >= 10000), None)
+    flat = ten is not None and final is not None and \
+        final["hwm_kib"] <= ten["hwm_kib"] * 1.02 + 256
+    under = final is not None and final["hwm_kib"] < \
+        TARGET_RSS_MIB * 1024
+    last = (f" (stopped at {final['deliveries']:,} after "
+            f"{final['seconds']:.0f} s)") if final else ""
+    row(what, (text or "-") + last, f"< {TARGET_RSS_MIB} MiB, flat",
+        yes(flat and under))
+    segs = []
+    for a, b in zip(marks, marks[1:]):
+        if b["deliveries"] - a["deliveries"] >= 1000 and \
+                b["seconds"] > a["seconds"]:
+            rate = (b["deliveries"] - a["deliveries"]) / \
+                (b["seconds"] - a["seconds"])
+            segs.append(f"{b['deliveries']:,}: {rate:,.0f}/s")
+    row("one worker's rate as the journal grows" +
+        ("" if lean is None else f" ({lean})"), "; ".join(segs) +
+        f"; journal {mem['db_bytes'] / 1048576:.0f} MiB")
+
+
 def report(bench, opts, wall):
     """The table, the results file's head and its profile section."""
     r = bench.results
@@ -1410,39 +1452,20 @@ def report(bench, opts, wall):
             f"queries {queries}", "0 in steady state", yes(tokens == 0))
         row("new TLS connections to Salesforce per 1,000 deliveries",
             f"{1000 * handshakes / max(1, len(dl)):.2f} ({handshakes})")
-    mem = r.get("memory")
-    if mem:
-        marks = [m for m in mem["marks"] if m.get("hwm_kib")]
-        text = "; ".join(f"{m['deliveries']:,}: {m['hwm_kib'] / 1024:.1f}"
-                         f" (anon {m.get('anon_kib', 0) / 1024:.1f})"
-                         for m in marks if not m.get("final"))
-        final = marks[-1] if marks else None
-        ten = next((m for m in marks if m["deliveries"] >= 10000), None)
-        flat = ten is not None and final is not None and \
-            final["hwm_kib"] <= ten["hwm_kib"] * 1.02 + 256
-        under = final is not None and final["hwm_kib"] < \
-            TARGET_RSS_MIB * 1024
-        last = (f" (stopped at {final['deliveries']:,} after "
-                f"{final['seconds']:.0f} s)") if final else ""
-        row("worker peak RSS (VmHWM, MiB; anon = RssAnon, the worker's "
-            "own) after N deliveries",
-            (text or "-") + last, f"< {TARGET_RSS_MIB} MiB, flat",
-            yes(flat and under))
-        segs = []
-        for a, b in zip(marks, marks[1:]):
-            if b["deliveries"] - a["deliveries"] >= 1000 and \
-                    b["seconds"] > a["seconds"]:
-                rate = (b["deliveries"] - a["deliveries"]) / \
-                    (b["seconds"] - a["seconds"])
-                segs.append(f"{b['deliveries']:,}: {rate:,.0f}/s")
-        row("one worker's rate as the journal grows", "; ".join(segs) +
-            f"; journal {mem['db_bytes'] / 1048576:.0f} MiB")
+    for key, what in (("memory", "worker peak RSS (VmHWM, MiB; anon = "
+                       "RssAnon, the worker's own) after N deliveries"),
+                      ("memory-lean", "the same, lean build (make lean: "
+                       "static libcurl, HTTP and HTTPS only)")):
+        memory_rows(row, yes, r.get(key), what,
+                    None if key == "memory" else "lean build")
     lines = ["| what | measured | target | |", "|---|---|---|---|"]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
     table = "\n".join(lines)
 
     return (table, describe(bench, opts, wall),
             memory_section(r.get("memory")) +
+            memory_section(r.get("memory-lean"),
+                           "The lean build's worker") +
             profile_section(r.get("profile")))
 
 
@@ -1495,8 +1518,8 @@ def describe(bench, opts, wall):
     return "\n".join(head)
 
 
-def memory_section(mem):
-    """The memory run's worker, mapping by mapping, as markdown."""
+def memory_section(mem, title="The memory run's worker"):
+    """A memory run's worker, mapping by mapping, as markdown."""
     if not mem or not mem.get("phases"):
         return ""
     phases = mem["phases"]
@@ -1525,7 +1548,7 @@ def memory_section(mem):
     def mib(kib):
         return f"{kib / 1024:.2f}"
 
-    out = ["## The memory run's worker, mapping by mapping", "",
+    out = [f"## {title}, mapping by mapping", "",
            "Rss in MiB from /proc/PID/smaps: waiting for its first "
            "request, after its first delivery (first TLS handshake, "
            "token, journal writes), after the warm-up, and at the "
@@ -1605,13 +1628,16 @@ def main():
     ap.add_argument("--light", type=int, default=8)
     ap.add_argument("--pool-rate", type=int, default=2500,
                     help="distinct bodies per second of run to prepare")
+    ap.add_argument("--lean-build", default=None,
+                    help="the build of make lean, for a second memory run")
     ap.add_argument("--memory-deliveries", type=int, default=100000)
     ap.add_argument("--memory-seconds", type=int, default=300)
     ap.add_argument("--cg-count", type=int, default=16)
     ap.add_argument("--quick", action="store_true",
                     help="short runs, to try the bench out")
     ap.add_argument("--skip", default="",
-                    help="comma-separated: ceiling,load,memory,callgrind")
+                    help="comma-separated: ceiling,load,memory,"
+                    "memory_lean,callgrind")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
     ap.add_argument("--keep", action="store_true",
                     help="keep the journals and logs in BUILD/bench/run")
@@ -1627,7 +1653,8 @@ def main():
     try:
         bench = Bench(opts)
         bench.prepare()
-        for name in ("ceiling", "load", "memory", "callgrind"):
+        for name in ("ceiling", "load", "memory", "memory_lean",
+                     "callgrind"):
             if name not in skip:
                 getattr(bench, name)()
         table, head, tail = report(bench, opts, time.monotonic() - started)

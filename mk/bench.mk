@@ -10,7 +10,9 @@ BENCH_FLAGS ?=
 
 bench: deps
 	$(MAKE) all bench-bin
-	python3 bench/run.py --build $(BUILD) $(BENCH_FLAGS)
+	$(MAKE) lean
+	python3 bench/run.py --build $(BUILD) --lean-build $(BUILD)/lean \
+	    $(BENCH_FLAGS)
 
 bench-bin: $(BENCH_BIN)
 

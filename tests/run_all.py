@@ -20,8 +20,9 @@ One suite (what make unit and make integration run):
 Every suite of make check, side by side, one closing line over all:
 
     run_all.py --build B [--asan-build A] [--valgrind CMD]
-               [--valgrind-match RE] [--fuzz-build F] [--fuzz-seconds N]
-               [--fuzz-jobs N] [--serial] binaries...
+               [--valgrind-match RE] [--lean-build L] [--lean-match RE]
+               [--fuzz-build F] [--fuzz-seconds N] [--fuzz-jobs N]
+               [--serial] binaries...
 
 runs these suites as child processes, each with its own output shown
 whole when it ends:
@@ -29,9 +30,11 @@ whole when it ends:
   asan      the same unit and integration tests on A (clang ASan+UBSan)
   valgrind  the integration tests matching RE on B, wc2sf.fcgi under
             CMD (memcheck)
+  lean      the integration tests matching RE on L, the build with a
+            lean static libcurl (mk/lean.mk)
   fuzz      fuzz/run.py: regressions and seeds replayed, then each target
             fuzzed N seconds (niced, so the tests keep their CPU)
-plain, asan and valgrind-then-fuzz run side by side (--serial: all in
+plain, asan, lean and valgrind-then-fuzz run side by side (--serial: all in
 turn).
 """
 import argparse
@@ -208,6 +211,10 @@ def run_suites(args):
                      for n in names]
         lanes.append([Suite("asan", me + ["--build", args.asan_build,
                                           "--sanitized"] + asan_bins)])
+    if args.lean_build:
+        lanes.append([Suite("lean", me + [
+            "--build", args.lean_build, "--integration-only", "--match",
+            args.lean_match])])
     last = []
     if args.valgrind:
         last.append(Suite("valgrind", me + [
@@ -262,6 +269,8 @@ def main():
     ap.add_argument("--asan-build", default=None)
     ap.add_argument("--valgrind", default=None)
     ap.add_argument("--valgrind-match", default=".")
+    ap.add_argument("--lean-build", default=None)
+    ap.add_argument("--lean-match", default=".")
     ap.add_argument("--fuzz-build", default=None)
     ap.add_argument("--fuzz-seconds", type=int, default=30)
     ap.add_argument("--fuzz-jobs", type=int, default=2)
