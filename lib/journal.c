@@ -86,6 +86,8 @@
 #define CHECKPOINT_PAGES 1000	/* SQLite's own auto-checkpoint default */
 #define CHECKPOINT_RESTART_PAGES (4 * CHECKPOINT_PAGES)
 #define CHECKPOINT_PAGES_MAX (16 * CHECKPOINT_PAGES)
+#define RESTART_WAIT_MS 20	/* longest a RESTART holds writers off */
+#define RESTART_BACKOFF_MS 2000	/* after one that a reader made give up */
 #define WAL_SIZE_LIMIT "20000000"	/* bytes kept after a restart */
 
 static const char schema_v1[] =
@@ -729,6 +731,15 @@ out:
 	return rc;
 }
 
+static int64_t
+monotonic_us(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+}
+
 /*
  * Wait for a lock another worker holds. SQLite's own busy timeout sleeps
  * 1, 2, 5 ... 100 ms between tries, while a delivery holds the lock for
@@ -739,11 +750,9 @@ static int
 busy_wait(void *ctx, int tries)
 {
 	struct journal *j = ctx;
-	struct timespec ts = { 0, BUSY_SLEEP_US * 1000L }, now;
-	int64_t now_us;
+	struct timespec ts = { 0, BUSY_SLEEP_US * 1000L };
+	int64_t now_us = monotonic_us();
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	now_us = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
 	if (tries == 0)
 		j->busy_since_us = now_us;
 	else if (now_us - j->busy_since_us >= (int64_t)j->busy_ms * 1000)
@@ -793,10 +802,30 @@ journal_checkpoint(struct journal *j)
 	 * CHECKPOINT_RESTART_PAGES, hold the writers off (they wait as for
 	 * any write lock) until it is copied and the next write starts it
 	 * over: a few ms, once every few hundred deliveries.
+	 *
+	 * A reader that keeps one snapshot open (an admin's sqlite3 shell, a
+	 * backup) stops the WAL from starting over at all. SQLite's RESTART
+	 * then waits on it holding the write lock, for as long as the busy
+	 * handler lets it: with the writers' 5 s, every delivery stalled and
+	 * some gave up with 503. So a RESTART waits RESTART_WAIT_MS at most,
+	 * copies what it can, and once a reader made it give up, this
+	 * connection checkpoints passively for RESTART_BACKOFF_MS.
 	 */
-	if (j->wal_pages >= CHECKPOINT_RESTART_PAGES)
+	if (j->wal_pages >= CHECKPOINT_RESTART_PAGES &&
+	    monotonic_us() >= j->restart_after_us)
 		mode = SQLITE_CHECKPOINT_RESTART;
-	rc = sqlite3_wal_checkpoint_v2(j->db, NULL, mode, NULL, NULL);
+	if (mode == SQLITE_CHECKPOINT_RESTART) {
+		int busy_ms = j->busy_ms;
+
+		j->busy_ms = RESTART_WAIT_MS;
+		rc = sqlite3_wal_checkpoint_v2(j->db, NULL, mode, NULL, NULL);
+		j->busy_ms = busy_ms;
+		if ((rc & 0xff) == SQLITE_BUSY)
+			j->restart_after_us = monotonic_us() +
+			    (int64_t)RESTART_BACKOFF_MS * 1000;
+	} else {
+		rc = sqlite3_wal_checkpoint_v2(j->db, NULL, mode, NULL, NULL);
+	}
 	if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY)
 		return journal_fail_db(j, "cannot checkpoint");
 	j->wal_pages = 0;

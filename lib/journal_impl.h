@@ -69,6 +69,7 @@ struct journal {
 	bool durable;			/* synchronous=FULL now, else NORMAL */
 	bool defer_checkpoint;		/* see journal_defer_checkpoint() */
 	int wal_pages;			/* in the WAL after our last commit */
+	int64_t restart_after_us;	/* no RESTART checkpoint before */
 	char error[1024];
 };
 

@@ -1,9 +1,9 @@
 # The lean build: wc2sf linked with a static libcurl that speaks only
 # HTTP and HTTPS (scripts/lean-curl.sh builds it from Debian's source
 # package of the installed libcurl, with Debian's patches). A worker
-# then loads none of the 28 libraries that only Debian's libcurl needs
-# and stays under 10 MiB; see
-# bench/README.md, "Memory". OpenSSL, SQLite and the rest stay Debian's
+# then maps 10 libraries instead of 37 (of the 28 Debian's libcurl
+# brings along, only libssl and zlib stay) and peaks at about 10 MiB
+# instead of 14; see bench/README.md, "Memory". OpenSSL, SQLite and the rest stay Debian's
 # shared libraries, so their security updates apply as usual; libcurl's
 # need a `make lean` after apt upgraded it.
 #
