@@ -86,6 +86,7 @@
 #define CHECKPOINT_PAGES 1000	/* SQLite's own auto-checkpoint default */
 #define CHECKPOINT_RESTART_PAGES (4 * CHECKPOINT_PAGES)
 #define CHECKPOINT_PAGES_MAX (16 * CHECKPOINT_PAGES)
+#define PRUNE_BATCH 1000	/* events per commit of journal_prune() */
 #define RESTART_WAIT_MS 20	/* longest a RESTART holds writers off */
 #define RESTART_BACKOFF_MS 2000	/* after one that a reader made give up */
 #define WAL_SIZE_LIMIT "20000000"	/* bytes kept after a restart */
@@ -319,12 +320,12 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    " AND (?3 IS NULL OR resource_id = ?3) AND received_ms >= ?4"
 	    " ORDER BY id DESC LIMIT ?5",
 	[ST_PRUNE] =
-	    "DELETE FROM events WHERE state IN (1, 2, 3, 4)"
-	    " AND updated_ms < ?1"
+	    "DELETE FROM events WHERE id IN (SELECT id FROM events"
+	    " WHERE state IN (1, 2, 3, 4) AND updated_ms < ?1"
 	    " AND id NOT IN (SELECT newest_event_id FROM resources"
 	    " WHERE newest_event_id IS NOT NULL)"
 	    " AND id NOT IN (SELECT last_synced_event_id FROM resources"
-	    " WHERE last_synced_event_id IS NOT NULL)",
+	    " WHERE last_synced_event_id IS NOT NULL) LIMIT ?2)",
 	[ST_REQUEUE_ONE] =
 	    "UPDATE events SET state = 0, next_attempt_ms = ?2,"
 	    " updated_ms = ?2 WHERE id = ?1 AND state IN (0, 5)",
@@ -849,6 +850,7 @@ open_journal(const char *path, bool create, char *err, size_t errlen)
 		goto nomem;
 	j->claim_ttl_ms = DEFAULT_CLAIM_TTL_MS;
 	j->busy_ms = DEFAULT_BUSY_MS;
+	j->prune_batch = PRUNE_BATCH;
 	if (sqlite3_open_v2(path, &j->db, SQLITE_OPEN_READWRITE, NULL) !=
 	    SQLITE_OK) {
 		if (j->db == NULL)
@@ -945,5 +947,11 @@ void
 journal_set_time(struct journal *j, int64_t ms)
 {
 	j->fixed_now_ms = ms;
+}
+
+void
+journal_set_prune_batch(struct journal *j, int n)
+{
+	j->prune_batch = n > 0 ? n : PRUNE_BATCH;
 }
 

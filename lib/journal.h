@@ -113,6 +113,9 @@ void journal_set_busy_timeout(struct journal *j, int ms);
 /* For tests: take ms as the current time (0: the real clock again). */
 void journal_set_time(struct journal *j, int64_t ms);
 
+/* For tests: how many events journal_prune() deletes per commit. */
+void journal_set_prune_batch(struct journal *j, int n);
+
 const char *journal_state_name(enum journal_state state);
 int journal_state_parse(const char *name);	/* -1 if unknown */
 
@@ -264,7 +267,8 @@ void journal_events_free(struct journal_event *events, size_t n);
  * Delete synced, duplicate, stale and ignored events last changed before
  * before_ms; never pending or dead ones, nor the versions a resource's
  * dedupe and line-item diff still need (its newest and last synced).
- * *removed (may be NULL) gets the number deleted.
+ * *removed (may be NULL) gets the number deleted. Deletes in commits of
+ * 1,000 events, so that workers wait for none longer than a few ms.
  */
 int journal_prune(struct journal *j, int64_t before_ms, int64_t *removed);
 

@@ -65,6 +65,7 @@ struct journal {
 	int64_t fresh_ms;		/* see journal_set_fresh() */
 	int64_t fixed_now_ms;		/* tests; 0: the real clock */
 	int busy_ms;
+	int prune_batch;		/* see journal_set_prune_batch() */
 	int64_t busy_since_us;		/* when the current lock wait began */
 	bool durable;			/* synchronous=FULL now, else NORMAL */
 	bool defer_checkpoint;		/* see journal_defer_checkpoint() */

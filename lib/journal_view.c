@@ -338,6 +338,7 @@ journal_prune(struct journal *j, int64_t before_ms, int64_t *removed)
 {
 	static const char what[] = "cannot prune";
 	sqlite3_stmt *st;
+	int64_t n, total = 0;
 
 	if (removed != NULL)
 		*removed = 0;
@@ -346,8 +347,21 @@ journal_prune(struct journal *j, int64_t before_ms, int64_t *removed)
 	st = journal_stmt(j, ST_PRUNE, what);
 	if (st == NULL)
 		return -1;
+	/*
+	 * One DELETE of half a million events held the write lock for 9 s,
+	 * and a delivery waiting behind it got 503. In batches, each its own
+	 * commit, a worker waits for one batch at most.
+	 */
 	sqlite3_bind_int64(st, 1, before_ms);
-	return journal_run_changes(j, st, what, removed);
+	sqlite3_bind_int64(st, 2, j->prune_batch);
+	do {
+		if (journal_run_changes(j, st, what, &n) == -1)
+			return -1;
+		total += n;
+		if (removed != NULL)
+			*removed = total;
+	} while (n == j->prune_batch);
+	return 0;
 }
 
 int
