@@ -911,9 +911,10 @@ class Bench:
             raise BenchError(f"mkca.sh failed:\n{proc.stdout.decode()}")
         # nginx's workers read nothing of it; the master reads it as root.
         self.ca = ca
-        shared = os.environ.get("WC2SF_SHARED") or os.path.join(REPO, "..",
-                                                                "shared")
-        fixtures = os.path.join(shared, "fixtures", "woocommerce-10.0.2")
+        shared = os.environ.get("WC2SF_SHARED")
+        fixtures = os.path.join(shared, "fixtures") if shared else \
+            os.path.join(REPO, "tests", "fixtures")
+        fixtures = os.path.join(fixtures, "woocommerce-10.0.2")
         self.payloads = Payloads(fixtures, os.path.join(self.data_dir,
                                                         "templates"))
         self.load_manifest = self.payloads.manifest(LOAD_MIX)

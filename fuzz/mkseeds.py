@@ -3,7 +3,7 @@
 
 The seeds are committed; this script says where they came from and can
 make them again (python3 fuzz/mkseeds.py). It reads the captured
-deliveries in ../shared/fixtures/woocommerce-10.0.2 (or
+deliveries in tests/fixtures/woocommerce-10.0.2 (or
 $WC2SF_SHARED/fixtures/...) and the hand-made answers below, and
 replaces what each target's folder held. Each seed is named after what
 it is, not after its hash.
@@ -16,9 +16,9 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-SHARED = os.environ.get("WC2SF_SHARED") or os.path.join(REPO, "..",
-                                                         "shared")
-FIXTURES = os.path.join(SHARED, "fixtures", "woocommerce-10.0.2")
+SHARED = os.environ.get("WC2SF_SHARED")
+FIXTURES = os.path.join(SHARED, "fixtures", "woocommerce-10.0.2") if SHARED \
+    else os.path.join(REPO, "tests", "fixtures", "woocommerce-10.0.2")
 CORPUS = os.path.join(HERE, "corpus")
 
 # Deliveries that between them show every shape the tables read.

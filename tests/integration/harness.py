@@ -137,7 +137,10 @@ def shared_dir():
 
 
 def fixture_dir():
-    return os.path.join(shared_dir(), "fixtures", "woocommerce-10.0.2")
+    """The captured deliveries: tests/fixtures/, or $WC2SF_SHARED's."""
+    if os.environ.get("WC2SF_SHARED"):
+        return os.path.join(shared_dir(), "fixtures", "woocommerce-10.0.2")
+    return repo_path(os.path.join("tests", "fixtures", "woocommerce-10.0.2"))
 
 
 def sign(body, secret=SECRET):
