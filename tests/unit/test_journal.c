@@ -245,7 +245,7 @@ fixture(const char *name, size_t *len)
 	long n;
 
 	snprintf(path, sizeof(path), "%s/fixtures/woocommerce-10.0.2/%s",
-	    shared != NULL ? shared : "../shared", name);
+	    shared != NULL ? shared : "tests", name);
 	fp = fopen(path, "rb");
 	if (fp == NULL)
 		print_error("cannot open %s: %s\n", path, strerror(errno));

@@ -28,7 +28,7 @@ load(const char *name)
 	char path[512];
 
 	snprintf(path, sizeof(path), "%s/%s",
-	    shared != NULL ? shared : "../shared", name);
+	    shared != NULL ? shared : "tests", name);
 	o = json_object_from_file(path);
 	if (o == NULL)
 		fail_msg("cannot read fixture %s", path);

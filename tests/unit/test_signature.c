@@ -25,7 +25,7 @@ shared_dir(void)
 {
 	const char *d = getenv("WC2SF_SHARED");
 
-	return d != NULL && d[0] != '\0' ? d : "../shared";
+	return d != NULL && d[0] != '\0' ? d : "tests";
 }
 
 /* The whole file, byte for byte, NUL-terminated for convenience. */
