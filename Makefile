@@ -68,10 +68,12 @@ check: deps
 	    --fuzz-build $(FUZZ_BUILD) --fuzz-seconds $(FUZZ_SECONDS) \
 	    --fuzz-jobs $(FUZZ_JOBS) $(UNIT_BIN)
 
-unit: all $(UNIT_BIN)
+unit: deps
+	$(MAKE) all $(UNIT_BIN)
 	python3 tests/run_all.py --build $(BUILD) --unit-only $(UNIT_BIN)
 
-integration: all
+integration: deps
+	$(MAKE) all
 	python3 tests/run_all.py --build $(BUILD) --integration-only
 
 demo: deps

@@ -25,7 +25,7 @@ FUZZ_JOBS    ?= 2
 
 # The library once more, with coverage for libFuzzer and the sanitizers;
 # CFLAGS from the environment as in mk/sanitize.mk.
-fuzz-lib:
+fuzz-lib: deps
 	CFLAGS='-O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link' \
 	    $(MAKE) BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) CI= \
 	    $(FUZZ_BUILD)/libwc2sf.a

@@ -32,7 +32,7 @@ VALGRIND_TESTS ?= ^(test_nginx_customers|test_bad_input|test_shop_state\.ShopInO
 # "CFLAGS +=" still adds the standard, warnings and include path. The
 # warnings gate (CI=1 -Werror) is the plain build's; clang's warnings
 # are shown here but do not stop the sanitizer run.
-asan:
+asan: deps
 	CFLAGS='-O1 -g $(SAN_FLAGS)' LDFLAGS='$(SAN_FLAGS)' \
 	    $(MAKE) BUILD=$(ASAN_BUILD) CC=$(SAN_CC) CI= all $(ASAN_UNIT_BIN)
 
@@ -40,6 +40,6 @@ asan-check: asan
 	python3 tests/run_all.py --build $(ASAN_BUILD) --sanitized \
 	    $(ASAN_UNIT_BIN)
 
-valgrind-check: all
+valgrind-check: deps all
 	python3 tests/run_all.py --build $(BUILD) --integration-only \
 	    --wrap '$(VALGRIND)' --match '$(VALGRIND_TESTS)'
