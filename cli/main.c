@@ -161,7 +161,7 @@ main(int argc, char **argv)
 			usage(stdout);
 			return CLI_EXIT_OK;
 		case 'V':
-			puts("wc2sf " WC2SF_VERSION);
+			version_print(stdout, "wc2sf");
 			return CLI_EXIT_OK;
 		default:
 			option_mistake(c, argv);

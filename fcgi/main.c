@@ -454,7 +454,7 @@ main(int argc, char **argv)
 		} else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
 			config_path = argv[++i];
 		} else if (strcmp(argv[i], "--version") == 0) {
-			puts("wc2sf.fcgi " WC2SF_VERSION);
+			version_print(stdout, "wc2sf.fcgi");
 			return 0;
 		} else if (strcmp(argv[i], "--help") == 0) {
 			usage(stdout);

@@ -1,11 +1,14 @@
-# The lean build: wc2sf linked with a static libcurl that speaks only
-# HTTP and HTTPS (scripts/lean-curl.sh builds it from Debian's source
-# package of the installed libcurl, with Debian's patches). A worker
-# then maps 10 libraries instead of 37 (of the 28 Debian's libcurl
-# brings along, only libssl and zlib stay) and peaks at about 10 MiB
-# instead of 14; see bench/README.md, "Memory". OpenSSL, SQLite and the rest stay Debian's
-# shared libraries, so their security updates apply as usual; libcurl's
-# need a `make lean` after apt upgraded it.
+# The lean build: wc2sf linked statically with every library but the C
+# library's, and with a libcurl that speaks only HTTP and HTTPS
+# (scripts/lean-curl.sh builds it from Debian's source package of the
+# installed libcurl, with Debian's patches). OpenSSL, SQLite, json-c,
+# libfcgi, inih and zlib are the static archives of Debian's -dev
+# packages. A worker then maps the one binary, libc, libm and the loader
+# instead of 37 libraries, and peaks under 9 MiB instead of 14; see
+# bench/README.md, "Memory". The price: apt's security updates of those
+# libraries reach a lean build only when `make lean` runs again (it
+# relinks when an archive changed, rebuilds libcurl when its version
+# did) and the result is installed again.
 #
 #   make lean                  build/lean/wc2sf.fcgi and build/lean/wc2sf
 #   sudo make install LEAN=1   install those
@@ -17,13 +20,16 @@ LEAN_TESTS ?= .
 
 .PHONY: lean lean-curl-always
 
-# Fails if the link took Debian's libcurl after all.
-lean:
+# Fails if the link took a shared library other than the C library's.
+LEAN_NEEDED = libc.so.6 libm.so.6 ld-linux-x86-64.so.2 libpthread.so.0 \
+              libdl.so.2
+lean: deps
 	$(MAKE) LEAN=1 all
 	@for b in $(BUILD)/lean/wc2sf.fcgi $(BUILD)/lean/wc2sf; do \
-	    if readelf -d $$b | grep -q 'NEEDED.*libcurl'; then \
-	        echo "$$b: linked with the shared libcurl" >&2; exit 1; \
-	    fi; \
+	    for n in $$(readelf -d $$b | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do \
+	        case " $(LEAN_NEEDED) " in *" $$n "*) ;; \
+	        *) echo "$$b: linked with the shared $$n" >&2; exit 1;; esac; \
+	    done; \
 	done
 
 ifneq ($(LEAN),)
@@ -31,8 +37,15 @@ LEAN_CURL = $(BUILD)/curl
 # (make 4.3 passes no exported variable to $(shell): hence the prefix)
 LEAN_PC    = PKG_CONFIG_PATH=$(abspath $(LEAN_CURL))/lib/pkgconfig pkg-config
 PKG_CFLAGS = $(shell $(LEAN_PC) --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell $(LEAN_PC) --static --libs libcurl) \
-             $(shell $(LEAN_PC) --libs $(filter-out libcurl,$(PKGS)))
+# Static archives for all but the C library's parts (libm, libdl,
+# libpthread): those stay the system's, as glibc wants.
+LEAN_LIBC  = -lm -ldl -lpthread -pthread -lrt
+PKG_LIBS   = -Wl,-Bstatic \
+             $(filter-out $(LEAN_LIBC),$(shell $(LEAN_PC) --static --libs $(PKGS))) \
+             -Wl,-Bdynamic -lm -ldl -lpthread
+# The archives linked in, so that an apt upgrade of one relinks.
+LEAN_ARCHIVES = $(foreach l,ssl crypto sqlite3 json-c fcgi inih z, \
+                  $(shell $(CC) -print-file-name=lib$(l).a))
 
 # The script decides whether anything is to be done (a no-op when the
 # version built is the one installed); the binaries relink when it
@@ -41,5 +54,6 @@ $(LEAN_CURL)/lib/libcurl.a: lean-curl-always
 	@scripts/lean-curl.sh $(LEAN_CURL)
 lean-curl-always:
 $(LIB_OBJ) $(CLI_OBJ) $(BUILD)/fcgi/main.o: | $(LEAN_CURL)/lib/libcurl.a
-$(BUILD)/wc2sf.fcgi $(BUILD)/wc2sf: $(LEAN_CURL)/lib/libcurl.a
+$(BUILD)/wc2sf.fcgi $(BUILD)/wc2sf: $(LEAN_CURL)/lib/libcurl.a \
+    $(LEAN_ARCHIVES)
 endif

@@ -150,7 +150,9 @@ class Install(unittest.TestCase):
                                   timeout=30)
             self.assertEqual((proc.returncode, proc.stderr), (0, ""), name)
             prog = os.path.basename(name)
-            m = re.fullmatch(re.escape(prog) + r" (\d+\.\d+\.\d+)\n",
+            m = re.fullmatch(re.escape(prog) + r" (\d+\.\d+\.\d+)\n"
+                             r"libcurl/\S+ OpenSSL/\S+ .*"
+                             r"SQLite/\d+\.\d+\.\d+ json-c/\S+\n",
                              proc.stdout)
             self.assertIsNotNone(m, proc.stdout)
             versions[prog] = m.group(1)
