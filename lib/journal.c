@@ -621,7 +621,7 @@ precreate(const char *path, bool create, char *err, size_t errlen)
 	if (errno == ENOENT) {
 		slash = strrchr(path, '/');
 		snprintf(err, errlen, "journal %s: directory %.*s does not "
-		    "exist; create it, writable by the web server's user",
+		    "exist; create it, writable by the user wc2sf runs as",
 		    path, slash == NULL ? 1 : (int)(slash - path),
 		    slash == NULL ? "." : path);
 		return -1;
@@ -855,7 +855,14 @@ open_journal(const char *path, bool create, char *err, size_t errlen)
 	    SQLITE_OK) {
 		if (j->db == NULL)
 			goto nomem;
-		journal_fail_db(j, "cannot open");
+		/* SQLite says only "unable to open database file". */
+		if (access(path, R_OK | W_OK) == -1 && errno == EACCES)
+			journal_fail_msg(j, "cannot open: permission denied "
+			    "for this process (uid %ld); the file must be "
+			    "readable and writable by the user wc2sf runs as",
+			    (long)geteuid());
+		else
+			journal_fail_db(j, "cannot open");
 		goto fail;
 	}
 	sqlite3_extended_result_codes(j->db, 1);

@@ -92,6 +92,16 @@ class JournalFailure(harness.HarnessCase):
         self.assertIn(db, lines[-1])
         self.assertIn("read-only", lines[-1])
         self.assertEqual(len(h.records("Account")), 1)
+        if user is not None:
+            # Not even readable: SQLite's "unable to open database file"
+            # alone would not say why.
+            os.chmod(db, 0o600)
+            self.assertRefused(h, "057-customer_updated")
+            lines = error_lines(_lines(log), r"event=journal_open")
+            self.assertIn("permission denied for this process",
+                          lines[-1])
+            self.assertIn("readable and writable by the user wc2sf "
+                          "runs as", lines[-1])
 
         # Fixed by the administrator: served again, same worker.
         pid = h.fcgi_pids()
