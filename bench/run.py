@@ -13,8 +13,9 @@ Runs on loopback only, everything started here and stopped here:
               durable journal, real signatures, real fixture bodies
   light load  the same with one connection, 300-line orders added
   memory      one worker for 100,000 deliveries (or about 5 minutes)
-  lean memory the same with the lean build (make lean: a static libcurl
-              for HTTP and HTTPS only), when --lean-build names it
+  lean memory the same with the lean build (make lean: static but for
+              the C library, libcurl for HTTP and HTTPS only), when
+              --lean-build names it
   callgrind   bench/drive (sync_handle in-process) under valgrind, N and
               2N deliveries per payload kind
 
@@ -1456,7 +1457,8 @@ def report(bench, opts, wall):
     for key, what in (("memory", "worker peak RSS (VmHWM, MiB; anon = "
                        "RssAnon, the worker's own) after N deliveries"),
                       ("memory-lean", "the same, lean build (make lean: "
-                       "static libcurl, HTTP and HTTPS only)")):
+                       "static but for libc, libcurl for HTTP and HTTPS "
+                       "only)")):
         memory_rows(row, yes, r.get(key), what,
                     None if key == "memory" else "lean build")
     lines = ["| what | measured | target | |", "|---|---|---|---|"]
