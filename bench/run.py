@@ -1308,8 +1308,12 @@ def machine():
                           "libfcgi0ldbl"]) if shutil.which("dpkg-query")
         else "-",
     }
-    info["commit"] = first(["git", "-C", REPO, "describe", "--always",
-                            "--dirty"])
+    # Dirty means changed sources; an earlier run's table is not one.
+    commit = first(["git", "-C", REPO, "rev-parse", "--short", "HEAD"])
+    changed = first(["git", "-C", REPO, "status", "--porcelain", "--",
+                     ".", ":!bench/results"])
+    info["commit"] = (commit or "-") + ("-dirty" if changed not in ("", "-")
+                                        else "")
     return info
 
 
