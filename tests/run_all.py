@@ -30,8 +30,8 @@ whole when it ends:
   asan      the same unit and integration tests on A (clang ASan+UBSan)
   valgrind  the integration tests matching RE on B, wc2sf.fcgi under
             CMD (memcheck)
-  lean      the integration tests matching RE on L, the build with a
-            lean static libcurl (mk/lean.mk)
+  lean      the integration tests matching RE on L, the build linked
+            statically but for libc (mk/lean.mk)
   fuzz      fuzz/run.py: regressions and seeds replayed, then each target
             fuzzed N seconds (niced, so the tests keep their CPU)
 plain, asan, lean and valgrind-then-fuzz run side by side (--serial: all in
