@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <json-c/json.h>
@@ -129,9 +130,44 @@ now_us(void)
 }
 
 /*
+ * Where distributions keep the system's CA bundle. libcurl knows the one
+ * of the system it was built on (Debian's, the first here); a lean
+ * build (mk/lean.mk) copied to a RHEL-family or SUSE host finds its own
+ * this way.
+ */
+static const char *const system_ca_bundles[] = {
+	"/etc/ssl/certs/ca-certificates.crt",	/* Debian, Ubuntu, Alpine */
+	"/etc/pki/tls/certs/ca-bundle.crt",	/* RHEL, Alma, CloudLinux */
+	"/etc/ssl/ca-bundle.pem",		/* openSUSE, SLES */
+	"/etc/ssl/cert.pem",			/* Alpine, the BSDs */
+};
+
+/*
+ * The CA bundle to name when ca_file is unset: none (libcurl's own) if
+ * libcurl's default is there, else the first of system_ca_bundles that
+ * is. NULL when none is: libcurl's error then names its default.
+ */
+static const char *
+system_ca_bundle(CURL *c)
+{
+	char *builtin = NULL;
+	size_t i;
+
+	if (curl_easy_getinfo(c, CURLINFO_CAINFO, &builtin) == CURLE_OK &&
+	    builtin != NULL && access(builtin, R_OK) == 0)
+		return NULL;
+	for (i = 0; i < sizeof(system_ca_bundles) /
+	    sizeof(system_ca_bundles[0]); i++)
+		if (access(system_ca_bundles[i], R_OK) == 0)
+			return system_ca_bundles[i];
+	return NULL;
+}
+
+/*
  * The options every request shares: HTTPS only, peer and host always
- * verified, the configured CA bundle and timeout, no redirects, no
- * signals (timeouts must work in any process).
+ * verified, the configured CA bundle (else the system's, wherever this
+ * host keeps it) and timeout, no redirects, no signals (timeouts must
+ * work in any process).
  */
 static bool
 setup_curl(struct sf_session *sf, char *err, size_t errlen)
@@ -139,6 +175,7 @@ setup_curl(struct sf_session *sf, char *err, size_t errlen)
 	const struct config *cfg = sf->cfg;
 	long timeout = cfg->timeout > 0 ? cfg->timeout : SF_DEFAULT_TIMEOUT;
 	CURL *c = sf->curl;
+	const char *ca;
 
 	if (curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https") != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "https") !=
@@ -149,9 +186,13 @@ setup_curl(struct sf_session *sf, char *err, size_t errlen)
 	}
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (cfg->ca_file != NULL && cfg->ca_file[0] != '\0' &&
-	    curl_easy_setopt(c, CURLOPT_CAINFO, cfg->ca_file) != CURLE_OK) {
-		snprintf(err, errlen, "libcurl refuses [salesforce] ca_file");
+	if (cfg->ca_file != NULL && cfg->ca_file[0] != '\0')
+		ca = cfg->ca_file;
+	else
+		ca = system_ca_bundle(c);
+	if (ca != NULL &&
+	    curl_easy_setopt(c, CURLOPT_CAINFO, ca) != CURLE_OK) {
+		snprintf(err, errlen, "libcurl refuses the CA bundle %s", ca);
 		return false;
 	}
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);

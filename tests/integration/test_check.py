@@ -10,6 +10,9 @@ of its own, and so is an API version the org does not serve.
 
 import json
 import os
+import re
+import shutil
+import subprocess
 import unittest
 
 import harness
@@ -84,6 +87,64 @@ class Check(harness.HarnessCase):
         self.assertEqual(report["api_usage"]["max"], 15000)
         self.assertGreater(report["api_usage"]["used"], 0)
         self.assertTrue(all(c["level"] == "ok" for c in report["checks"]))
+
+    def test_system_ca_bundle_elsewhere(self):
+        """
+        Without ca_file, the system's CA bundle wherever the host keeps
+        it: a lean build copied to a SUSE or RHEL-family host finds no
+        /etc/ssl/certs/ca-certificates.crt there. Played in a mount
+        namespace whose /etc/ssl holds SUSE's ca-bundle.pem (the test
+        CA) and nothing else but openssl.cnf.
+        """
+        if subprocess.run(["unshare", "-m", "true"],
+                          capture_output=True).returncode != 0:
+            self.skipTest("no mount namespace here (needs root)")
+        with open(self.h.config_path) as f:
+            text = f.read()
+        conf = self.h.path("no-ca-file.conf")
+        with open(conf, "w") as f:
+            f.write(re.sub(r"(?m)^ca_file\s*=.*\n", "", text))
+        os.chmod(conf, 0o600)
+        etc = self.h.path("etc-ssl")
+        os.makedirs(etc)
+        shutil.copyfile("/etc/ssl/openssl.cnf",
+                        os.path.join(etc, "openssl.cnf"))
+        shutil.copyfile(os.path.join(self.h.ca, "ca.pem"),
+                        os.path.join(etc, "ca.pem"))
+        wc2sf = [os.path.join(self.h.build, "wc2sf"), "-c", conf, "check"]
+        script = ('mount -t tmpfs wc2sf-test /etc/ssl && '
+                  'cp "$1/openssl.cnf" /etc/ssl/ && '
+                  '{ [ -z "$2" ] || cp "$1/ca.pem" "/etc/ssl/$2"; } && '
+                  'shift 2 && exec "$@"')
+
+        def run(argv):
+            proc = subprocess.run(argv, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True,
+                                  env=self.h.wc2sf_env(), cwd=self.h.dir,
+                                  timeout=120)
+            return proc.returncode, proc.stdout.splitlines(), proc.stderr
+
+        def sign_in(lines):
+            return [l for l in lines if "salesforce sign-in" in l]
+
+        rc, lines, err = run(["unshare", "-m", "sh", "-c", script, "sh",
+                              etc, "ca-bundle.pem"] + wc2sf)
+        self.assertEqual(rc, 0, "\n".join(lines) + err)
+        self.assertIn("wc2sf: ready", lines)
+
+        # No bundle anywhere: libcurl's error names its own default.
+        rc, lines, err = run(["unshare", "-m", "sh", "-c", script, "sh",
+                              etc, ""] + wc2sf)
+        self.assertEqual(rc, 1, "\n".join(lines) + err)
+        failed = sign_in(self.failures(lines))
+        self.assertEqual(len(failed), 1, lines)
+        self.assertIn("/etc/ssl/certs/ca-certificates.crt", failed[0])
+
+        # Where libcurl's default is there, it is the one used, and this
+        # machine's does not hold the test CA.
+        rc, lines, err = run(wc2sf)
+        self.assertEqual(rc, 1, "\n".join(lines) + err)
+        self.assertEqual(len(sign_in(self.failures(lines))), 1, lines)
 
     def test_missing_field(self):
         self.h.knobs(drop_field="Account.WC_Customer_Id__c")
