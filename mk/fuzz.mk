@@ -25,7 +25,8 @@ FUZZ_JOBS    ?= 2
 
 # The library once more, with coverage for libFuzzer and the sanitizers;
 # CFLAGS from the environment as in mk/sanitize.mk.
-fuzz-lib: deps
+fuzz-lib:
+	@scripts/deps.sh build fuzz
 	CFLAGS='-O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link' \
 	    $(MAKE) BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) CI= \
 	    $(FUZZ_BUILD)/libwc2sf.a

@@ -7,8 +7,9 @@
 # instead of 37 libraries, and peaks under 9 MiB instead of 14; see
 # bench/README.md, "Memory". The price: apt's security updates of those
 # libraries reach a lean build only when `make lean` runs again (it
-# relinks when an archive changed, rebuilds libcurl when its version
-# did) and the result is installed again.
+# relinks when one of those packages' version changed, rebuilds libcurl
+# when its version did) and the result is installed again. `--version`
+# prints the Debian versions a lean build carries.
 #
 #   make lean                  build/lean/wc2sf.fcgi and build/lean/wc2sf
 #   sudo make install LEAN=1   install those
@@ -23,9 +24,13 @@ LEAN_TESTS ?= .
 # Fails if the link took a shared library other than the C library's.
 LEAN_NEEDED = libc.so.6 libm.so.6 ld-linux-x86-64.so.2 libpthread.so.0 \
               libdl.so.2
-lean: deps
+# (with LEAN=1 on the command line too, BUILD already ends in /lean)
+LEAN_DIR = $(if $(LEAN),$(BUILD),$(BUILD)/lean)
+lean:
+	@scripts/deps.sh build lean
 	$(MAKE) LEAN=1 all
-	@for b in $(BUILD)/lean/wc2sf.fcgi $(BUILD)/lean/wc2sf; do \
+	@for b in $(LEAN_DIR)/wc2sf.fcgi $(LEAN_DIR)/wc2sf; do \
+	    readelf -d $$b >/dev/null || exit 1; \
 	    for n in $$(readelf -d $$b | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do \
 	        case " $(LEAN_NEEDED) " in *" $$n "*) ;; \
 	        *) echo "$$b: linked with the shared $$n" >&2; exit 1;; esac; \
@@ -36,16 +41,20 @@ ifneq ($(LEAN),)
 LEAN_CURL = $(BUILD)/curl
 # (make 4.3 passes no exported variable to $(shell): hence the prefix)
 LEAN_PC    = PKG_CONFIG_PATH=$(abspath $(LEAN_CURL))/lib/pkgconfig pkg-config
-PKG_CFLAGS = $(shell $(LEAN_PC) --cflags $(PKGS) 2>/dev/null)
+PKG_CFLAGS = $(shell $(LEAN_PC) --cflags $(PKGS) 2>/dev/null) \
+             -DWC2SF_LEAN -I$(BUILD)
 # Static archives for all but the C library's parts (libm, libdl,
 # libpthread): those stay the system's, as glibc wants.
 LEAN_LIBC  = -lm -ldl -lpthread -pthread -lrt
 PKG_LIBS   = -Wl,-Bstatic \
              $(filter-out $(LEAN_LIBC),$(shell $(LEAN_PC) --static --libs $(PKGS))) \
              -Wl,-Bdynamic -lm -ldl -lpthread
-# The archives linked in, so that an apt upgrade of one relinks.
-LEAN_ARCHIVES = $(foreach l,ssl crypto sqlite3 json-c fcgi inih z, \
-                  $(shell $(CC) -print-file-name=lib$(l).a))
+# The Debian packages of the archives linked in. Their versions and
+# libcurl's go into lean_built.h, which changes, and the binaries
+# relink, when one of them changed (scripts/lean-built.sh).
+LEAN_PKGS  = libssl-dev libsqlite3-dev libjson-c-dev libfcgi-dev \
+             libinih-dev zlib1g-dev
+LEAN_BUILT = $(BUILD)/lean_built.h
 
 # The script decides whether anything is to be done (a no-op when the
 # version built is the one installed); the binaries relink when it
@@ -54,6 +63,8 @@ $(LEAN_CURL)/lib/libcurl.a: lean-curl-always
 	@scripts/lean-curl.sh $(LEAN_CURL)
 lean-curl-always:
 $(LIB_OBJ) $(CLI_OBJ) $(BUILD)/fcgi/main.o: | $(LEAN_CURL)/lib/libcurl.a
-$(BUILD)/wc2sf.fcgi $(BUILD)/wc2sf: $(LEAN_CURL)/lib/libcurl.a \
-    $(LEAN_ARCHIVES)
+$(BUILD)/wc2sf.fcgi $(BUILD)/wc2sf: $(LEAN_CURL)/lib/libcurl.a
+$(LEAN_BUILT): $(LEAN_CURL)/lib/libcurl.a lean-curl-always
+	@scripts/lean-built.sh $@ $(LEAN_CURL)/version $(LEAN_PKGS)
+$(BUILD)/lib/version.o: $(LEAN_BUILT)
 endif

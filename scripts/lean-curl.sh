@@ -1,9 +1,9 @@
 #!/bin/sh
-# Build a lean, static libcurl for `make lean` into DIR (default
-# build/curl-lean): HTTP and HTTPS only, over the system's OpenSSL and
-# zlib, from Debian's own source package of the libcurl installed here,
-# with Debian's security patches. Debian's libcurl also loads 26
-# libraries wc2sf never uses (LDAP, Kerberos, SSH, RTMP with GnuTLS,
+# Build a lean, static libcurl for `make lean` into DIR (make passes
+# build/lean/curl): HTTP and HTTPS only, over OpenSSL and zlib, from
+# Debian's own source package of the libcurl installed here, with
+# Debian's security patches. Debian's libcurl also loads 28 libraries,
+# 26 of which wc2sf never uses (LDAP, Kerberos, SSH, RTMP with GnuTLS,
 # IDN, PSL, HTTP/2, brotli, zstd): about 4 MiB of every worker's memory
 # (bench/README.md, "Memory").
 #
@@ -12,7 +12,10 @@
 # sources turned into deb-src lines: nothing of the machine's apt state
 # is changed, and no root is needed. DIR/version names what was built;
 # a second run with the same version does nothing. After Debian updates
-# libcurl, run `make lean` again to rebuild with its fixes.
+# libcurl, run `make lean` again to rebuild with its fixes. The new
+# libcurl replaces the old one only once it is built: a failed fetch or
+# build leaves DIR's lib and include as they were. The source and apt's
+# downloads are removed after a build (about 70 MB); the logs stay.
 set -eu
 
 dir=${1:-build/curl-lean}
@@ -42,8 +45,8 @@ fi
 echo "wc2sf: building a lean libcurl $version in $dir" >&2
 
 apt="$dir/apt"
-rm -rf "${apt:?}" "${dir:?}/src" "${dir:?}/lib" "${dir:?}/include" \
-    "${dir:?}/version"
+stage="$dir/stage"
+rm -rf "${apt:?}" "${dir:?}/src" "${stage:?}"
 mkdir -p "$apt/parts" "$apt/lists/partial" "$apt/cache/archives/partial" \
     "$dir/src"
 # deb lines become deb-src lines, in both of apt's formats.
@@ -68,7 +71,10 @@ apt-get "$@" update >"$apt/update.log" 2>&1 || :
     >"$apt/source.log" 2>&1 || {
 	cat "$apt/update.log" "$apt/source.log" >&2
 	echo "wc2sf: cannot fetch Debian's source of curl $version" \
-	    "through this machine's apt sources as deb-src lines" >&2
+	    "through this machine's apt sources as deb-src lines." \
+	    "Debian's archive keeps only the newest source: if apt has a" \
+	    "newer $pkg, install it (apt-get install --only-upgrade $pkg)" \
+	    "and run make lean again" >&2
 	exit 1
 }
 (cd "$dir/src" && dpkg-source -x ./curl_*.dsc curl) \
@@ -103,12 +109,18 @@ cd "$dir/src/curl"
 jobs=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
 {
 	make -j"$jobs" -C lib &&
-	    make -C lib install && make -C include install &&
-	    make install-pkgconfigDATA
+	    make -C lib install DESTDIR="$stage" &&
+	    make -C include install DESTDIR="$stage" &&
+	    make install-pkgconfigDATA DESTDIR="$stage"
 } >"$apt/make.log" 2>&1 || {
 	tail -30 "$apt/make.log" >&2
 	echo "wc2sf: building the lean libcurl failed" \
 	    "(whole log: $apt/make.log)" >&2
 	exit 1
 }
+# Installed for --prefix=DIR under the stage: moved into place now.
+rm -rf "${dir:?}/lib" "${dir:?}/include" "${dir:?}/version"
+mv "$stage$dir/lib" "$stage$dir/include" "$dir/"
 echo "$version" > "$dir/version"
+cd "$dir"
+rm -rf "${stage:?}" "${dir:?}/src" "${apt:?}/cache" "${apt:?}/lists"

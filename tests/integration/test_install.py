@@ -142,6 +142,9 @@ class Install(unittest.TestCase):
 
     def test_both_binaries_report_one_version(self):
         self.make("install")
+        # make lean's builds (mk/lean.mk) name the Debian versions in them
+        lean = os.path.exists(os.path.join(harness.build_dir(),
+                                           "lean_built.h"))
         versions = {}
         for name in ("usr/local/bin/wc2sf", "usr/local/sbin/wc2sf.fcgi"):
             proc = subprocess.run([self.dest(name), "--version"],
@@ -152,9 +155,13 @@ class Install(unittest.TestCase):
             prog = os.path.basename(name)
             m = re.fullmatch(re.escape(prog) + r" (\d+\.\d+\.\d+)\n"
                              r"libcurl/\S+ OpenSSL/\S+ .*"
-                             r"SQLite/\d+\.\d+\.\d+ json-c/\S+\n",
+                             r"SQLite/\d+\.\d+\.\d+ json-c/\S+\n"
+                             # a lean build's Debian versions
+                             r"(static \(make lean\): curl \S+ \(source\), "
+                             r"libssl-dev \S+, .*\n)?",
                              proc.stdout)
             self.assertIsNotNone(m, proc.stdout)
+            self.assertEqual(m.group(2) is not None, lean, proc.stdout)
             versions[prog] = m.group(1)
         self.assertEqual(versions["wc2sf"], versions["wc2sf.fcgi"])
 
