@@ -313,8 +313,42 @@ note_readable(struct config *cfg, const char *path)
 }
 
 /*
+ * Whoever may write the folder a trusted file is in may put another
+ * file in its place: a folder anyone can write fails, unless it is
+ * sticky (then only a file's owner may replace it). Only the file's own
+ * folder is looked at, not those above it.
+ */
+static int
+check_folder(struct load *ld, const char *sec, const char *name,
+    const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[PATH_MAX];
+	struct stat sb;
+
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	/* The file was opened; a folder that cannot be looked at is no
+	 * folder anyone writes. */
+	if (stat(dir, &sb) == -1)
+		return 0;
+	if ((sb.st_mode & 002) != 0 && (sb.st_mode & S_ISVTX) == 0) {
+		fail(ld, sec, name, "expected %s in a folder others cannot "
+		    "write, got %s with mode %04o; run chmod o-w on it", path,
+		    dir, (unsigned)(sb.st_mode & 07777));
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Anything that can change what wc2sf trusts (its config, secrets, keys,
- * CA bundle) must be a regular file only its owner can write. Readable
+ * CA bundle) must be a regular file only its owner can write, in a
+ * folder others cannot write. Readable
  * by others is allowed but said, when warn_readable. name NULL means the
  * config file itself.
  */
@@ -343,6 +377,8 @@ check_mode(struct load *ld, int k, int fd, const char *path,
 		    path, (unsigned)(sb.st_mode & 07777));
 		return -1;
 	}
+	if (check_folder(ld, sec, name, path) == -1)
+		return -1;
 	if (warn_readable && (sb.st_mode & 004) != 0) {
 		log_warn("event=config_file_readable path=%s mode=%04o "
 		    "hint=\"chmod o-r\"", log_quote(q, sizeof(q), path),

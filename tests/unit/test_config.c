@@ -98,6 +98,16 @@ put(const char *name, const char *text, mode_t mode)
 	return put_bytes(name, text, strlen(text), mode);
 }
 
+/* tmpdir/name, in a buffer the next call reuses. */
+static const char *
+sub_path(const char *name)
+{
+	static char path[PATH_MAX + 64];
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	return path;
+}
+
 static int
 load(const char *text)
 {
@@ -571,6 +581,31 @@ test_file_modes(void **state)
 	snprintf(text, sizeof(text), WC SF_CC "ca_file = %s/ca.pem\n",
 	    tmpdir);
 	EXPECT_ERROR(text, ":7: [salesforce] ca_file: ", "mode 0666");
+
+	/* A folder anyone can write: anyone can swap the file. */
+	put("s", "abc", 0600);
+	assert_int_equal(chmod(tmpdir, 0777), 0);
+	put("wc2sf.conf", WC SF_CC, 0600);
+	assert_int_equal(config_load(&cfg, conf_path, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "in a folder others cannot write"));
+	assert_non_null(strstr(err, "mode 0777"));
+	assert_non_null(strstr(err, "chmod o-w"));
+	/* sticky, as /tmp: only the file's owner may replace it */
+	assert_int_equal(chmod(tmpdir, 01777), 0);
+	assert_int_equal(config_load(&cfg, conf_path, err, sizeof(err)), 0);
+	config_free(&cfg);
+	assert_int_equal(chmod(tmpdir, 0775), 0);
+	assert_int_equal(config_load(&cfg, conf_path, err, sizeof(err)), 0);
+	config_free(&cfg);
+	/* a secret_file's folder the same */
+	assert_int_equal(mkdir(sub_path("open"), 0777), 0);
+	assert_int_equal(chmod(sub_path("open"), 0777), 0);
+	put("open/s", "abc", 0600);
+	EXPECT_ERROR("[woocommerce]\nsecret_file = open/s\n" SF_CC,
+	    ":2: [woocommerce] secret_file: ", "folder others cannot write");
+	assert_int_equal(unlink(sub_path("open/s")), 0);
+	assert_int_equal(rmdir(sub_path("open")), 0);
+	assert_int_equal(chmod(tmpdir, 0700), 0);
 }
 
 /* Values of secret keys never reach a message, whatever went wrong. */
