@@ -163,6 +163,8 @@ system_ca_bundle(CURL *c)
 	return NULL;
 }
 
+static void add_advice(char *msg, size_t size, const char *advice);
+
 /*
  * The options every request shares: HTTPS only, peer and host always
  * verified, the configured CA bundle (else the system's, wherever this
@@ -453,6 +455,14 @@ sf_http(struct sf_session *sf, const struct sf_call *call, long *status,
 		snprintf(out->message, sizeof(out->message), "%s%s%s",
 		    curl_easy_strerror(rc), sf->curl_err[0] != '\0' ? ": " :
 		    "", sf->curl_err);
+	if (rc == CURLE_SSL_CACERT_BADFILE)
+		add_advice(out->message, sizeof(out->message),
+		    sf->cfg->ca_file != NULL && sf->cfg->ca_file[0] != '\0' ?
+		    "[salesforce] ca_file must be a PEM bundle of CA "
+		    "certificates" : "no system CA bundle was found (also "
+		    "looked for /etc/pki/tls/certs/ca-bundle.crt, "
+		    "/etc/ssl/ca-bundle.pem, /etc/ssl/cert.pem); name this "
+		    "host's in [salesforce] ca_file");
 	return WC2SF_SF_UNAVAILABLE;
 }
 

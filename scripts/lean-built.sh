@@ -14,8 +14,10 @@ header=$1
 curl_file=$2
 shift 2
 built="curl $(cat "$curl_file") (source)"
+# The native architecture's (see lean-curl.sh).
+arch=$(dpkg --print-architecture)
 for p in "$@"; do
-	v=$(dpkg-query -W -f='${Version}' "$p" 2>/dev/null) || {
+	v=$(dpkg-query -W -f='${Version}' "$p:$arch" 2>/dev/null) || {
 		echo "wc2sf: $p is not installed (run scripts/deps.sh)" >&2
 		exit 1
 	}

@@ -33,7 +33,11 @@ if [ ! -f "$mark" ]; then
 	: > "$mark"
 fi
 pkg=libcurl4-openssl-dev
-version=$(dpkg-query -W -f='${Version}' "$pkg" 2>/dev/null) || version=""
+# The native architecture's: with another's installed too, dpkg-query
+# would print both versions run together.
+arch=$(dpkg --print-architecture)
+version=$(dpkg-query -W -f='${Version}' "$pkg:$arch" 2>/dev/null) ||
+    version=""
 if [ -z "$version" ]; then
 	echo "wc2sf: $pkg is not installed (run scripts/deps.sh)" >&2
 	exit 1
@@ -47,6 +51,10 @@ echo "wc2sf: building a lean libcurl $version in $dir" >&2
 apt="$dir/apt"
 stage="$dir/stage"
 rm -rf "${apt:?}" "${dir:?}/src" "${stage:?}"
+# The source, apt's indexes and downloads (about 70 MB) go at the end,
+# built or not; the logs stay.
+trap 'rm -rf "${dir:?}/src" "${stage:?}" "${apt:?}/cache" "${apt:?}/lists"' \
+    EXIT
 mkdir -p "$apt/parts" "$apt/lists/partial" "$apt/cache/archives/partial" \
     "$dir/src"
 # deb lines become deb-src lines, in both of apt's formats.
@@ -67,11 +75,21 @@ set -- -q -o Dir::Etc::SourceList=/dev/null \
 # source index: its failure is not one, as long as Debian's source of
 # curl comes; if it does not, both logs are shown.
 apt-get "$@" update >"$apt/update.log" 2>&1 || :
+indexes=0
+for f in "$apt"/lists/*_Sources*; do
+	[ -e "$f" ] && indexes=$((indexes + 1))
+done
+if [ "$indexes" -eq 0 ]; then
+	cat "$apt/update.log" >&2
+	echo "wc2sf: apt could read no source index through this" \
+	    "machine's sources as deb-src lines (is Debian's archive" \
+	    "reachable? apt's words above)" >&2
+	exit 1
+fi
 (cd "$dir/src" && apt-get "$@" source --download-only "curl=$version") \
     >"$apt/source.log" 2>&1 || {
-	cat "$apt/update.log" "$apt/source.log" >&2
-	echo "wc2sf: cannot fetch Debian's source of curl $version" \
-	    "through this machine's apt sources as deb-src lines." \
+	cat "$apt/source.log" >&2
+	echo "wc2sf: cannot fetch Debian's source of curl $version." \
 	    "Debian's archive keeps only the newest source: if apt has a" \
 	    "newer $pkg, install it (apt-get install --only-upgrade $pkg)" \
 	    "and run make lean again" >&2
@@ -123,4 +141,3 @@ rm -rf "${dir:?}/lib" "${dir:?}/include" "${dir:?}/version"
 mv "$stage$dir/lib" "$stage$dir/include" "$dir/"
 echo "$version" > "$dir/version"
 cd "$dir"
-rm -rf "${stage:?}" "${dir:?}/src" "${apt:?}/cache" "${apt:?}/lists"

@@ -139,6 +139,10 @@ class Check(harness.HarnessCase):
         failed = sign_in(self.failures(lines))
         self.assertEqual(len(failed), 1, lines)
         self.assertIn("/etc/ssl/certs/ca-certificates.crt", failed[0])
+        self.assertIn("no system CA bundle was found (also looked for "
+                      "/etc/pki/tls/certs/ca-bundle.crt", failed[0])
+        self.assertTrue(failed[0].endswith(
+            "name this host's in [salesforce] ca_file"), failed[0])
 
         # Where libcurl's default is there, it is the one used, and this
         # machine's does not hold the test CA.
