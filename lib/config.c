@@ -348,9 +348,8 @@ check_folder(struct load *ld, const char *sec, const char *name,
 /*
  * Anything that can change what wc2sf trusts (its config, secrets, keys,
  * CA bundle) must be a regular file only its owner can write, in a
- * folder others cannot write. Readable
- * by others is allowed but said, when warn_readable. name NULL means the
- * config file itself.
+ * folder others cannot write. Readable by others is allowed but said,
+ * when warn_readable. name NULL means the config file itself.
  */
 static int
 check_mode(struct load *ld, int k, int fd, const char *path,

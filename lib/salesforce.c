@@ -163,7 +163,50 @@ system_ca_bundle(CURL *c)
 	return NULL;
 }
 
-static void add_advice(char *msg, size_t size, const char *advice);
+/* Append "; advice" to msg, cutting msg rather than the advice. */
+static void
+add_advice(char *msg, size_t size, const char *advice)
+{
+	size_t n = strlen(msg), need = strlen(advice) + 2;
+
+	if (need >= size)
+		return;
+	if (n + need >= size) {
+		n = size - need - 1;
+		msg[n] = '\0';
+		sf_wire_utf8_cut(msg);
+		n = strlen(msg);
+	}
+	snprintf(msg + n, size - n, "; %s", advice);
+}
+
+/*
+ * What to say after libcurl's "error setting certificate file": the
+ * places system_ca_bundle() looked at besides libcurl's default, which
+ * the error names, or that ca_file is no bundle.
+ */
+static void
+add_ca_advice(const struct config *cfg, char *msg, size_t size)
+{
+	char advice[512];
+	size_t i, n;
+
+	if (cfg->ca_file != NULL && cfg->ca_file[0] != '\0') {
+		add_advice(msg, size, "[salesforce] ca_file must be a PEM "
+		    "bundle of CA certificates");
+		return;
+	}
+	n = (size_t)snprintf(advice, sizeof(advice), "no system CA bundle "
+	    "was found (also looked for");
+	for (i = 1; i < sizeof(system_ca_bundles) /
+	    sizeof(system_ca_bundles[0]) && n < sizeof(advice); i++)
+		n += (size_t)snprintf(advice + n, sizeof(advice) - n, "%s %s",
+		    i == 1 ? "" : ",", system_ca_bundles[i]);
+	if (n < sizeof(advice))
+		snprintf(advice + n, sizeof(advice) - n, "); name this "
+		    "host's in [salesforce] ca_file");
+	add_advice(msg, size, advice);
+}
 
 /*
  * The options every request shares: HTTPS only, peer and host always
@@ -456,31 +499,8 @@ sf_http(struct sf_session *sf, const struct sf_call *call, long *status,
 		    curl_easy_strerror(rc), sf->curl_err[0] != '\0' ? ": " :
 		    "", sf->curl_err);
 	if (rc == CURLE_SSL_CACERT_BADFILE)
-		add_advice(out->message, sizeof(out->message),
-		    sf->cfg->ca_file != NULL && sf->cfg->ca_file[0] != '\0' ?
-		    "[salesforce] ca_file must be a PEM bundle of CA "
-		    "certificates" : "no system CA bundle was found (also "
-		    "looked for /etc/pki/tls/certs/ca-bundle.crt, "
-		    "/etc/ssl/ca-bundle.pem, /etc/ssl/cert.pem); name this "
-		    "host's in [salesforce] ca_file");
+		add_ca_advice(sf->cfg, out->message, sizeof(out->message));
 	return WC2SF_SF_UNAVAILABLE;
-}
-
-/* Append "; advice" to msg, cutting msg rather than the advice. */
-static void
-add_advice(char *msg, size_t size, const char *advice)
-{
-	size_t n = strlen(msg), need = strlen(advice) + 2;
-
-	if (need >= size)
-		return;
-	if (n + need >= size) {
-		n = size - need - 1;
-		msg[n] = '\0';
-		sf_wire_utf8_cut(msg);
-		n = strlen(msg);
-	}
-	snprintf(msg + n, size - n, "; %s", advice);
 }
 
 static void

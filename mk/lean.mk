@@ -30,8 +30,8 @@ lean:
 	@scripts/deps.sh build lean
 	$(MAKE) LEAN=1 all
 	@for b in $(LEAN_DIR)/wc2sf.fcgi $(LEAN_DIR)/wc2sf; do \
-	    readelf -d $$b >/dev/null || exit 1; \
-	    for n in $$(readelf -d $$b | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do \
+	    dyn=$$(readelf -d $$b) || exit 1; \
+	    for n in $$(echo "$$dyn" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do \
 	        case " $(LEAN_NEEDED) " in *" $$n "*) ;; \
 	        *) echo "$$b: linked with the shared $$n" >&2; exit 1;; esac; \
 	    done; \

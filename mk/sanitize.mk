@@ -40,6 +40,7 @@ asan-check: asan
 	python3 tests/run_all.py --build $(ASAN_BUILD) --sanitized \
 	    $(ASAN_UNIT_BIN)
 
-valgrind-check: deps all
+valgrind-check: deps
+	$(MAKE) all
 	python3 tests/run_all.py --build $(BUILD) --integration-only \
 	    --wrap '$(VALGRIND)' --match '$(VALGRIND_TESTS)'

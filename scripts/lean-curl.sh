@@ -140,4 +140,3 @@ jobs=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
 rm -rf "${dir:?}/lib" "${dir:?}/include" "${dir:?}/version"
 mv "$stage$dir/lib" "$stage$dir/include" "$dir/"
 echo "$version" > "$dir/version"
-cd "$dir"
